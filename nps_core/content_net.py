@@ -1,0 +1,412 @@
+"""Context-Encoder-style content network of Yang et al. (CVPR 2017), plus its file format.
+
+The network sees a square RGB window whose hole was filled with the mean colour of the known
+pixels, with the hole mask as a fourth channel, and predicts the whole window's RGB.
+
+Tensor conventions (see docs/ARCHITECTURE.md):
+- images  `[B, 3, H, W]` float32 in `0..1`
+- masks   `[B, 1, H, W]` float, `1` = hole (values > 0.5 are treated as hole)
+- network input `[B, 4, size, size]`, output `[B, 3, size, size]` in `0..1` (sigmoid)
+
+Files are safetensors; the architecture is stored as JSON in the metadata under the key
+`"nps_content_net_config"`, so a file of any trained size loads by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .errors import NPSInputError, NPSWeightsError
+from .paths import default_content_weights_path
+
+CONFIG_METADATA_KEY = "nps_content_net_config"
+FORMAT_METADATA_KEY = "format"
+FORMAT_NAME = "nps-inpaint content_net v1"
+_NORMS = ("batch", "none")
+
+
+@dataclass(frozen=True)
+class ContentNetConfig:
+    """Architecture of a `ContentNet`.
+
+    size:        side of the square input/output window in pixels; must be divisible by
+                 `2 ** len(channels)` (each encoder conv halves the side).
+    in_channels: 4 = RGB (mean-filled hole) + mask.
+    channels:    encoder conv widths, first to last; the decoder mirrors them.
+    bottleneck:  width of the fully connected bottleneck
+                 (`C_last*s*s -> bottleneck -> C_last*s*s`, s = size / 2**len(channels)).
+    norm:        "batch" (BatchNorm after every hidden conv) or "none".
+    """
+
+    size: int = 128
+    in_channels: int = 4
+    channels: tuple[int, ...] = (64, 64, 128, 256, 512)
+    bottleneck: int = 512
+    norm: str = "batch"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        if not self.channels or any(c <= 0 for c in self.channels):
+            raise NPSInputError(f"ContentNetConfig.channels={self.channels!r}: give one or more positive widths.")
+        depth = 2 ** len(self.channels)
+        if self.size <= 0 or self.size % depth:
+            raise NPSInputError(
+                f"ContentNetConfig.size={self.size} must be a positive multiple of 2**len(channels)={depth}."
+            )
+        if self.in_channels != 4:
+            raise NPSInputError(f"ContentNetConfig.in_channels={self.in_channels}: only 4 (RGB + mask) is supported.")
+        if self.bottleneck <= 0:
+            raise NPSInputError(f"ContentNetConfig.bottleneck={self.bottleneck}: must be positive.")
+        if self.norm not in _NORMS:
+            raise NPSInputError(f"ContentNetConfig.norm={self.norm!r}: use one of {_NORMS}.")
+
+    @property
+    def bottom_size(self) -> int:
+        """Side of the smallest feature map (4 for the default 128 / 2**5)."""
+        return self.size // 2 ** len(self.channels)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ContentNetConfig":
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("config JSON is not an object")
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown config fields {sorted(unknown)}")
+        if "channels" in data:
+            data["channels"] = tuple(data["channels"])
+        return cls(**data)
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    return nn.BatchNorm2d(channels) if kind == "batch" else nn.Identity()
+
+
+class ContentNet(nn.Module):
+    """Encoder (4x4 stride-2 convs) -> fully connected bottleneck -> mirrored transposed-conv decoder.
+
+    forward(x `[B, 4, size, size]`, any float dtype, on the module's device)
+        -> `[B, 3, size, size]` in `0..1`.
+    """
+
+    def __init__(self, config: ContentNetConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or ContentNetConfig()
+        cfg = self.config
+        enc: list[nn.Module] = []
+        prev = cfg.in_channels
+        for i, ch in enumerate(cfg.channels):
+            enc.append(nn.Conv2d(prev, ch, 4, stride=2, padding=1, bias=(i == 0 or cfg.norm == "none")))
+            if i > 0:
+                enc.append(_norm(cfg.norm, ch))
+            enc.append(nn.ELU(inplace=True))
+            prev = ch
+        self.encoder = nn.Sequential(*enc)
+        flat = cfg.channels[-1] * cfg.bottom_size**2
+        self.bottleneck = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(flat, cfg.bottleneck),
+            nn.ELU(inplace=True),
+            nn.Linear(cfg.bottleneck, flat),
+        )
+        self.bottleneck_act = nn.Sequential(_norm(cfg.norm, cfg.channels[-1]), nn.ELU(inplace=True))
+        dec: list[nn.Module] = []
+        widths = list(cfg.channels)
+        for i in range(len(widths) - 1, 0, -1):
+            dec.append(nn.ConvTranspose2d(widths[i], widths[i - 1], 4, stride=2, padding=1, bias=cfg.norm == "none"))
+            dec.append(_norm(cfg.norm, widths[i - 1]))
+            dec.append(nn.ELU(inplace=True))
+        dec.append(nn.ConvTranspose2d(widths[0], 3, 4, stride=2, padding=1))
+        self.decoder = nn.Sequential(*dec)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cfg = self.config
+        if x.dim() != 4 or x.shape[1] != cfg.in_channels or x.shape[2] != cfg.size or x.shape[3] != cfg.size:
+            raise NPSInputError(
+                f"ContentNet input has shape {tuple(x.shape)}; expected [B, {cfg.in_channels}, {cfg.size}, {cfg.size}]. "
+                "Use predict_content() for images of other sizes."
+            )
+        h = self.encoder(x)
+        b = self.bottleneck(h).view(h.shape)
+        h = self.bottleneck_act(b)
+        return torch.sigmoid(self.decoder(h))
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable-or-frozen parameters (buffers excluded)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def random_content_net(seed: int = 0, config: ContentNetConfig | None = None) -> ContentNet:
+    """A `ContentNet` with weights drawn deterministically from `seed` (CPU, float32, eval mode).
+
+    For tests and placeholders only: its predictions are meaningless.
+    """
+    gen_state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        model = ContentNet(config)
+    finally:
+        torch.random.set_rng_state(gen_state)
+    return model.eval()
+
+
+# ----------------------------------------------------------------------------------------------
+# File format
+# ----------------------------------------------------------------------------------------------
+
+
+def save_content_net(
+    model: ContentNet,
+    path: str | os.PathLike,
+    dtype: torch.dtype = torch.float16,
+    metadata: dict | None = None,
+) -> Path:
+    """Write `model` to a safetensors file with its architecture in the metadata.
+
+    Floating tensors are stored as `dtype` (fp16 by default); integer buffers keep their dtype.
+    `metadata` values are stored as strings (non-strings are JSON encoded). Returns the path.
+    """
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    tensors = {}
+    for name, t in model.state_dict().items():
+        t = t.detach().to("cpu")
+        if t.is_floating_point():
+            t = t.to(dtype)
+        tensors[name] = t.contiguous()
+    meta = {}
+    for key, value in (metadata or {}).items():
+        meta[str(key)] = value if isinstance(value, str) else json.dumps(value)
+    meta[FORMAT_METADATA_KEY] = FORMAT_NAME
+    meta[CONFIG_METADATA_KEY] = model.config.to_json()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata=meta)
+    os.replace(tmp, path)
+    return path
+
+
+def read_content_net_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The string metadata stored in a content-net safetensors file (raises NPSWeightsError if unreadable)."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return dict(f.metadata() or {})
+    except Exception as exc:  # noqa: BLE001 - any parse failure means a bad file
+        raise NPSWeightsError(
+            f"Cannot read content-network weights '{path}': {exc}. The file is corrupt or not safetensors; "
+            "re-download it or re-export it with `python -m nps_core.train --export`."
+        ) from exc
+
+
+def _read_weights(path: Path) -> tuple[dict[str, torch.Tensor], ContentNetConfig | None]:
+    """Return (state_dict, config or None) from a .safetensors or .pt/.pth file."""
+    suffix = path.suffix.lower()
+    if suffix in (".pt", ".pth"):
+        try:
+            obj = torch.load(str(path), map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001
+            raise NPSWeightsError(
+                f"Cannot read content-network weights '{path}': {exc}. The file is corrupt or not a "
+                "weights-only torch file; re-export it as .safetensors with `python -m nps_core.train --export`."
+            ) from exc
+        config = None
+        if isinstance(obj, dict) and "state_dict" in obj:
+            raw_cfg = obj.get("config")
+            if isinstance(raw_cfg, str):
+                config = _parse_config(raw_cfg, path)
+            elif isinstance(raw_cfg, dict):
+                config = _parse_config(json.dumps(raw_cfg), path)
+            obj = obj["state_dict"]
+        if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+            raise NPSWeightsError(f"'{path}' does not hold a state dict of tensors; it is not a content-network file.")
+        return dict(obj), config
+
+    from safetensors.torch import load_file
+
+    meta = read_content_net_metadata(path)
+    try:
+        tensors = load_file(str(path), device="cpu")
+    except Exception as exc:  # noqa: BLE001
+        raise NPSWeightsError(
+            f"Cannot read content-network weights '{path}': {exc}. The file is corrupt; "
+            "re-download it or re-export it with `python -m nps_core.train --export`."
+        ) from exc
+    raw = meta.get(CONFIG_METADATA_KEY)
+    return tensors, (_parse_config(raw, path) if raw is not None else None)
+
+
+def _parse_config(text: str, path: Path) -> ContentNetConfig:
+    try:
+        return ContentNetConfig.from_json(text)
+    except Exception as exc:  # noqa: BLE001
+        raise NPSWeightsError(
+            f"'{path}' has an unreadable architecture record ({exc}); re-export it with `python -m nps_core.train --export`."
+        ) from exc
+
+
+_CACHE: dict[tuple[str, int, str], ContentNet] = {}
+
+
+def clear_content_net_cache() -> None:
+    """Forget every model loaded by `load_content_net`."""
+    _CACHE.clear()
+
+
+def load_content_net(path: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> ContentNet:
+    """Load a `ContentNet` (float32, eval mode, requires_grad False) onto `device`.
+
+    path: a `.safetensors` file (or weights-only `.pt`/`.pth`); None means the shipped
+          `weights/content_net.safetensors`. The architecture comes from the file's metadata
+          (default `ContentNetConfig` when the file has none).
+    Results are cached by (resolved path, modification time, device): loading the same unchanged
+    file twice returns the same module object, so do not modify it.
+    Raises NPSWeightsError naming the file when it is missing, corrupt or mis-shaped.
+    """
+    path = Path(path) if path is not None else default_content_weights_path()
+    try:
+        resolved = path.expanduser().resolve()
+        mtime = resolved.stat().st_mtime_ns
+    except (FileNotFoundError, NotADirectoryError):
+        raise NPSWeightsError(
+            f"Content-network weights not found at '{path}'. Put content_net.safetensors in the pack's "
+            "weights/ folder (it ships with the pack), or pass the path of a file exported with "
+            "`python -m nps_core.train --export`."
+        ) from None
+    if not resolved.is_file():
+        raise NPSWeightsError(f"Content-network weights path '{path}' is not a file; pass a .safetensors file.")
+    dev = torch.device(device)
+    key = (str(resolved), mtime, str(dev))
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+
+    state, config = _read_weights(resolved)
+    config = config or ContentNetConfig()
+    model = ContentNet(config)
+    state = {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        detail = str(exc).split("\n")
+        short = "; ".join(line.strip() for line in detail[1:4] if line.strip()) or detail[0]
+        raise NPSWeightsError(
+            f"'{path}' does not match the content-network architecture {config}: {short}. "
+            "Use a file exported by `python -m nps_core.train --export` (it records its architecture)."
+        ) from exc
+    model = model.to(dev).float().eval()
+    model.requires_grad_(False)
+    _CACHE[key] = model
+    return model
+
+
+# ----------------------------------------------------------------------------------------------
+# Inference helpers
+# ----------------------------------------------------------------------------------------------
+
+
+def _check_image_mask(image: torch.Tensor, mask: torch.Tensor, fn: str) -> None:
+    if not isinstance(image, torch.Tensor) or image.dim() != 4 or image.shape[1] != 3:
+        shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
+        raise NPSInputError(f"{fn}: image has shape {shape}; expected a [B, 3, H, W] tensor in 0..1.")
+    if not isinstance(mask, torch.Tensor) or mask.dim() != 4 or mask.shape[1] != 1:
+        shape = tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__
+        raise NPSInputError(f"{fn}: mask has shape {shape}; expected a [B, 1, H, W] tensor (1 = hole).")
+    if mask.shape[0] != image.shape[0] or mask.shape[2:] != image.shape[2:]:
+        raise NPSInputError(
+            f"{fn}: mask {tuple(mask.shape)} does not match image {tuple(image.shape)}; "
+            "give the mask the same batch size, height and width as the image."
+        )
+
+
+def known_mean_colour(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per-image mean colour of the known pixels (mask <= 0.5): `[B, 3, 1, 1]`.
+
+    Images with no known pixel get mid grey (0.5).
+    """
+    known = (mask <= 0.5).to(image.dtype)
+    count = known.sum(dim=(2, 3), keepdim=True)
+    total = (image * known).sum(dim=(2, 3), keepdim=True)
+    mean = total / count.clamp_min(1.0)
+    return torch.where(count > 0, mean, torch.full_like(mean, 0.5))
+
+
+def mean_fill(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Return a copy of `image` [B,3,H,W] whose hole pixels (mask [B,1,H,W] > 0.5) hold the
+    per-image mean colour of the known pixels (0.5 grey if nothing is known). Same device/dtype."""
+    _check_image_mask(image, mask, "mean_fill")
+    hole = mask > 0.5
+    return torch.where(hole, known_mean_colour(image, mask), image)
+
+
+def _resize_image(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tuple(image.shape[-2:]) == tuple(size):
+        return image
+    down = size[0] < image.shape[-2] or size[1] < image.shape[-1]
+    return F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=down)
+
+
+def _resize_mask_conservative(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Binary resize where an output pixel is hole if any input pixel it covers is hole."""
+    hole = (mask > 0.5).float()
+    if tuple(hole.shape[-2:]) == tuple(size):
+        return hole
+    if size[0] <= hole.shape[-2] and size[1] <= hole.shape[-1]:
+        return F.adaptive_max_pool2d(hole, size)
+    return (F.interpolate(hole, size=size, mode="bilinear", align_corners=False) > 0).float()
+
+
+def prepare_input(image: torch.Tensor, mask: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Resize image/mask to `size`x`size`, mean-fill the hole, append the mask.
+
+    Returns (x `[B, 4, size, size]`, resized binary mask `[B, 1, size, size]`). The fill colour is
+    the mean of the known pixels at the input resolution.
+    """
+    _check_image_mask(image, mask, "prepare_input")
+    colour = known_mean_colour(image, mask)
+    small = _resize_image(image, (size, size)).clamp(0.0, 1.0)
+    small_mask = _resize_mask_conservative(mask, (size, size)).to(small.dtype)
+    filled = torch.where(small_mask > 0.5, colour, small)
+    return torch.cat([filled, small_mask], dim=1), small_mask
+
+
+def predict_content(model: ContentNet, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Raw content-network prediction for an image of any size.
+
+    image `[B, 3, H, W]` in 0..1, mask `[B, 1, H, W]` (1 = hole), any device. The image is resized to
+    `model.config.size` (antialiased bilinear), the mask conservatively (a pixel touched by the
+    hole stays hole), the hole is mean-filled, the network runs under no_grad in eval mode on the
+    model's device, and the output is resized back to H x W.
+    Returns `[B, 3, H, W]` float32 in 0..1 on the image's device; it is NOT composited with the
+    known pixels.
+    """
+    _check_image_mask(image, mask, "predict_content")
+    if not torch.isfinite(image).all():
+        raise NPSInputError("predict_content: image contains NaN or infinite values; clean the input image.")
+    param = next(model.parameters())
+    size = model.config.size
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            x, _ = prepare_input(image.to(param.device, torch.float32), mask.to(param.device, torch.float32), size)
+            out = model(x.to(param.dtype)).float()
+            out = _resize_image(out, tuple(image.shape[-2:])).clamp(0.0, 1.0)
+    finally:
+        model.train(was_training)
+    return out.to(image.device)

@@ -1,0 +1,199 @@
+"""Behaviour of nps_core.content_net: shapes, ranges, file format, cache, errors, helpers."""
+
+import os
+import time
+
+import pytest
+import torch
+
+from nps_core.content_net import (
+    ContentNet,
+    ContentNetConfig,
+    clear_content_net_cache,
+    load_content_net,
+    mean_fill,
+    predict_content,
+    random_content_net,
+    read_content_net_metadata,
+    save_content_net,
+)
+from nps_core.errors import NPSInputError, NPSWeightsError
+
+TINY = ContentNetConfig(size=32, channels=(8, 16, 16), bottleneck=32)
+
+
+def test_default_config_matches_paper_layout():
+    cfg = ContentNetConfig()
+    assert cfg.size == 128 and cfg.in_channels == 4
+    assert cfg.channels == (64, 64, 128, 256, 512)
+    assert cfg.bottom_size == 4
+
+
+def test_forward_shape_and_range():
+    model = random_content_net(0, TINY)
+    x = torch.rand(2, 4, 32, 32)
+    y = model(x)
+    assert y.shape == (2, 3, 32, 32)
+    assert y.min() >= 0 and y.max() <= 1
+
+
+def test_default_size_forward_shape():
+    model = random_content_net(0)
+    y = model(torch.rand(1, 4, 128, 128))
+    assert y.shape == (1, 3, 128, 128)
+
+
+def test_forward_rejects_wrong_shape():
+    model = random_content_net(0, TINY)
+    with pytest.raises(NPSInputError, match="expected"):
+        model(torch.rand(1, 3, 32, 32))
+
+
+def test_bad_config_is_rejected():
+    with pytest.raises(NPSInputError, match="size"):
+        ContentNetConfig(size=100, channels=(8, 16, 16))
+
+
+def test_random_net_is_deterministic_under_seed():
+    a = random_content_net(3, TINY)
+    b = random_content_net(3, TINY)
+    c = random_content_net(4, TINY)
+    for (ka, va), (_, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.equal(va, vb), ka
+    assert not torch.equal(a.encoder[0].weight, c.encoder[0].weight)
+
+
+def test_random_net_does_not_disturb_global_rng():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    random_content_net(9, TINY)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_mean_fill_uses_known_pixel_mean():
+    image = torch.zeros(2, 3, 4, 4)
+    image[0, :, :, :2] = 0.2
+    image[0, :, :, 2:] = 0.8
+    image[1] = 0.4
+    mask = torch.zeros(2, 1, 4, 4)
+    mask[0, :, :, 3] = 1  # hole in the right column: known = 8 px at 0.2, 4 px at 0.8
+    mask[1, :, 1:3, 1:3] = 1
+    out = mean_fill(image, mask)
+    expected0 = (8 * 0.2 + 4 * 0.8) / 12
+    assert torch.allclose(out[0, :, :, 3], torch.full((3, 4), expected0))
+    assert torch.equal(out[0, :, :, :3], image[0, :, :, :3])
+    assert torch.allclose(out[1], torch.full((3, 4, 4), 0.4))
+    assert image[0, 0, 0, 3] == 0.8  # input not mutated
+
+
+def test_mean_fill_all_hole_gives_grey():
+    out = mean_fill(torch.rand(1, 3, 5, 5), torch.ones(1, 1, 5, 5))
+    assert torch.allclose(out, torch.full_like(out, 0.5))
+
+
+def test_mean_fill_rejects_mismatched_mask():
+    with pytest.raises(NPSInputError, match="mask"):
+        mean_fill(torch.rand(1, 3, 8, 8), torch.zeros(1, 1, 4, 4))
+
+
+def test_predict_content_any_size_and_device_kept():
+    model = random_content_net(0, TINY)
+    image = torch.rand(2, 3, 45, 70)
+    mask = torch.zeros(2, 1, 45, 70)
+    mask[:, :, 10:30, 20:50] = 1
+    out = predict_content(model, image, mask)
+    assert out.shape == (2, 3, 45, 70)
+    assert out.dtype == torch.float32
+    assert out.min() >= 0 and out.max() <= 1
+    assert not out.requires_grad
+
+
+def test_predict_content_restores_training_mode():
+    model = random_content_net(0, TINY).train()
+    predict_content(model, torch.rand(1, 3, 32, 32), torch.zeros(1, 1, 32, 32))
+    assert model.training
+
+
+def test_save_load_round_trip_with_metadata(tmp_path):
+    model = random_content_net(1, TINY)
+    path = save_content_net(model, tmp_path / "net.safetensors", metadata={"steps": 42, "note": "hi"})
+    meta = read_content_net_metadata(path)
+    assert meta["steps"] == "42" and meta["note"] == "hi"
+    loaded = load_content_net(path)
+    assert loaded.config == TINY
+    assert not loaded.training
+    assert all(not p.requires_grad for p in loaded.parameters())
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    x = torch.rand(1, 4, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(loaded(x), model(x), atol=5e-3)
+
+
+def test_save_float32_is_exact(tmp_path):
+    model = random_content_net(1, TINY)
+    path = save_content_net(model, tmp_path / "net32.safetensors", dtype=torch.float32)
+    loaded = load_content_net(path)
+    for k, v in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v), k
+
+
+def test_cache_hit_and_invalidation_on_change(tmp_path):
+    clear_content_net_cache()
+    path = save_content_net(random_content_net(1, TINY), tmp_path / "net.safetensors")
+    a = load_content_net(path)
+    b = load_content_net(str(path))
+    assert a is b
+    time.sleep(0.01)
+    save_content_net(random_content_net(2, TINY), path)
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+    c = load_content_net(path)
+    assert c is not a
+
+
+def test_missing_file_error_names_file(tmp_path):
+    path = tmp_path / "nope.safetensors"
+    with pytest.raises(NPSWeightsError, match="nope.safetensors"):
+        load_content_net(path)
+
+
+def test_corrupt_file_error_names_file(tmp_path):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(b"this is not a safetensors file at all")
+    with pytest.raises(NPSWeightsError, match="bad.safetensors"):
+        load_content_net(path)
+
+
+def test_wrong_architecture_error(tmp_path):
+    from safetensors.torch import save_file
+
+    # tensors of the tiny net but no config metadata -> default config -> mismatch
+    state = {k: v.contiguous() for k, v in random_content_net(0, TINY).state_dict().items()}
+    path = tmp_path / "wrong.safetensors"
+    save_file(state, str(path))
+    with pytest.raises(NPSWeightsError, match="wrong.safetensors"):
+        load_content_net(path)
+
+
+def test_missing_tensor_error(tmp_path):
+    from safetensors.torch import save_file
+
+    model = random_content_net(0, TINY)
+    state = {k: v.contiguous() for k, v in model.state_dict().items() if not k.startswith("decoder")}
+    path = tmp_path / "partial.safetensors"
+    save_file(state, str(path), metadata={"nps_content_net_config": TINY.to_json()})
+    with pytest.raises(NPSWeightsError, match="partial.safetensors"):
+        load_content_net(path)
+
+
+def test_pt_file_loads_weights_only(tmp_path):
+    model = random_content_net(5, TINY)
+    path = tmp_path / "net.pt"
+    torch.save({"state_dict": model.state_dict(), "config": TINY.to_json()}, path)
+    loaded = load_content_net(path)
+    assert loaded.config == TINY
+    assert torch.equal(loaded.encoder[0].weight, model.encoder[0].weight)
+
+
+def test_model_is_plain_module():
+    assert isinstance(random_content_net(0, TINY), ContentNet)
