@@ -1,0 +1,92 @@
+"""NPS Optimize Scale: one scale of the joint content + texture optimisation."""
+
+from __future__ import annotations
+
+from nps_core import defaults
+from nps_core.inputs import match_batch
+from nps_core.optimize import optimize_scale
+
+from . import comfy_bridge
+from .resizing import resize_to
+
+CATEGORY = "inpaint/NPS"
+
+
+def format_report(report) -> str:
+    """The core's ScaleReport as text for a STRING output."""
+    if report is None:
+        return ""
+    for attribute in ("describe", "summary"):
+        method = getattr(report, attribute, None)
+        if callable(method):
+            return str(method())
+    return str(report)
+
+
+class NPSOptimizeScale:
+    """Optimises the hole's pixels at one scale: content (stay close to init) + texture (look like the known region)."""
+
+    DESCRIPTION = (
+        "One scale of multi-scale neural patch synthesis. Starting from 'init', the hole's pixels are "
+        "optimised (L-BFGS) so that the result stays close to 'init' (content loss), its neural patches "
+        "match patches of the known region (texture loss, weight alpha) and it is smooth (total variation, "
+        "weight beta). Known pixels are copied from 'image'. Chain scales with NPS Pyramid Up."
+    )
+    CATEGORY = CATEGORY
+    RETURN_TYPES = ("IMAGE", "STRING")
+    RETURN_NAMES = ("image", "report")
+    OUTPUT_TOOLTIPS = (
+        "The optimised image at this scale (size of 'image').",
+        "Loss terms per iteration summary (content, texture, tv) as text.",
+    )
+    FUNCTION = "optimize"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "image": ("IMAGE", {"tooltip": "Image at this scale; its known pixels are kept and its patches are the texture source."}),
+                "mask": ("MASK", {"tooltip": "Hole at this scale (1 = fill). Resized to the image if needed."}),
+                "init": (
+                    "IMAGE",
+                    {"tooltip": "Start and content target: NPS Content Fill at the coarsest scale, the up-sampled previous "
+                     "scale otherwise. Resized to the image if its size differs."},
+                ),
+                "texture": ("NPS_TEXTURE", {"tooltip": "Texture-loss settings from NPS Texture Loss."}),
+                "alpha": (
+                    "FLOAT",
+                    {"default": float(defaults.ALPHA), "min": 0.0, "max": 1e6, "step": 0.0001,
+                     "tooltip": "Weight of the texture loss relative to the content loss (paper: 5e-6 on raw VGG features; "
+                     "this pack normalises features, see docs)."},
+                ),
+                "beta": (
+                    "FLOAT",
+                    {"default": float(defaults.BETA), "min": 0.0, "max": 1e6, "step": 0.0001,
+                     "tooltip": "Weight of the total-variation (smoothness) loss."},
+                ),
+                "iterations": (
+                    "INT",
+                    {"default": int(defaults.ITERATIONS), "min": 1, "max": 10000,
+                     "tooltip": "Optimisation iterations at this scale. More = sharper texture, slower (CPU: keep it small)."},
+                ),
+            }
+        }
+
+    def optimize(self, image, mask, init, texture, alpha, beta, iterations):
+        core_image = comfy_bridge.image_to_core(image)
+        batch, _, height, width = core_image.shape
+        core_mask = comfy_bridge.mask_to_core(mask, (height, width), batch, defaults.THRESHOLD)
+        core_init = comfy_bridge.image_to_core(init, "init")
+        core_init = resize_to(core_init, height, width)
+        core_init = match_batch(core_init, batch)
+        if not bool(core_mask.any()):
+            return (comfy_bridge.image_from_core(core_image), "empty mask: nothing to fill, image returned unchanged")
+        callback = comfy_bridge.progress_callback()
+        result, report = optimize_scale(
+            core_image, core_mask, core_init, texture,
+            alpha=float(alpha), beta=float(beta), iterations=int(iterations), callback=callback,
+        )
+        return (comfy_bridge.image_from_core(result), format_report(report))
+
+
+NODES = {"NPSOptimizeScale": (NPSOptimizeScale, "NPS Optimize Scale")}
