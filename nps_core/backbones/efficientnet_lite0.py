@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
+from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
@@ -163,13 +164,19 @@ def _blocks() -> list[MBConvBlock]:
     return [MBConvBlock(f"block{i}", *config) for i, config in enumerate(BLOCK_CONFIG)]
 
 
+@lru_cache(maxsize=1)
 def layer_names() -> tuple[str, ...]:
     """Every tappable layer, in network order."""
     return ("stem",) + tuple(tap for block in _blocks() for tap in block.tap_names)
 
 
 def layer_channels() -> dict[str, int]:
-    """{layer name: channels}."""
+    """{layer name: channels} (a fresh dict)."""
+    return dict(_layer_channels())
+
+
+@lru_cache(maxsize=1)
+def _layer_channels() -> dict[str, int]:
     channels = {"stem": STEM_CHANNELS}
     for block in _blocks():
         channels.update(block.channels)
@@ -177,7 +184,12 @@ def layer_channels() -> dict[str, int]:
 
 
 def layer_geometries() -> dict[str, Geometry]:
-    """Receptive-field geometry of every layer (1x1 convs do not change it)."""
+    """Receptive-field geometry of every layer (1x1 convs do not change it); a fresh dict."""
+    return dict(_layer_geometries())
+
+
+@lru_cache(maxsize=1)
+def _layer_geometries() -> dict[str, Geometry]:
     current = Geometry().then(kernel=3, stride=2, pad_left=0)
     geometries = {"stem": current}
     for block in _blocks():
