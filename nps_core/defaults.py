@@ -1,0 +1,23 @@
+"""Default settings of the pipeline, in one place so nodes, CLI and docs agree.
+
+Loss weights are for the normalised terms of `nps_core.losses` and `nps_core.texture`: the content
+term is a mean squared pixel error over the hole (pixels in 0..1), the texture term a mean squared
+feature distance divided by the source features' mean energy, and TV a mean squared neighbour
+difference. See README "Tuning" for how they were calibrated.
+"""
+
+ALPHA = 0.02          # weight of the texture term
+BETA = 0.02           # weight of the total-variation term
+ITERATIONS = 100      # L-BFGS iterations per pyramid level (the paper's count)
+REFRESH_EVERY = 10    # nearest-neighbour matches are recomputed every this many evaluations
+PATCH_SIZE = 3        # neural patch side, in feature cells
+MAX_SOURCES = 16384   # source patches per layer kept for matching (strided subsample above this)
+CHUNK_ELEMENTS = 1 << 24  # similarity-matrix elements computed at once during matching
+TOLERANCE_CHANGE = 1e-6   # L-BFGS stops early when the loss changes less than this (relative)
+BACKBONE = "efficientnet_lite0"  # ships with real ImageNet weights; the paper's "vgg19" needs a file
+THRESHOLD = 0.5       # soft masks: values >= threshold are hole
+FEATHER = 0           # seam feathering radius in pixels (0 = known pixels bit-exact)
+MIN_WINDOW = 128      # smallest context window side, pixels
+WINDOW_SCALE = 2.0    # window side = WINDOW_SCALE x the hole's longer bounding-box side
+COARSEST = 128        # coarsest pyramid level = content network resolution
+MULTIPLE = 8          # window and level sides are multiples of this (feature strides align)

@@ -1,0 +1,140 @@
+"""Joint optimisation at one pyramid level (the paper's per-scale step).
+
+Unknowns are the hole pixels only; known pixels are fixed. The objective is
+
+    E(x) = content(x, c) + alpha * texture(x) + beta * TV(x)
+
+with c the content-network fill (coarsest level) or the up-sampled previous level, minimised by
+L-BFGS. One "iteration" here is one evaluation of E and its gradient (L-BFGS without line search
+takes one per step), so progress bars and budgets count real work.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from . import defaults
+from .errors import NPSInputError
+from .losses import content_loss, tv_loss
+from .progress import ProgressEvent
+from .texture import LevelTexture, TextureSettings
+
+
+@dataclass
+class ScaleReport:
+    """What one level did. losses/start_losses: unweighted terms (content, texture, tv) and weighted total."""
+
+    size: tuple
+    iterations: int = 0
+    seconds: float = 0.0
+    start_losses: dict = field(default_factory=dict)
+    losses: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    def describe(self) -> str:
+        terms = ", ".join(f"{k} {v:.5g}" for k, v in self.losses.items())
+        return f"{self.size[0]}x{self.size[1]}: {self.iterations} it, {self.seconds:.1f} s, {terms}"
+
+
+def _check_level_inputs(image, mask, init):
+    if image.dim() != 4 or image.shape[1] != 3:
+        raise NPSInputError(f"image must be [B,3,h,w], got {tuple(image.shape)}.")
+    if mask.dim() != 4 or mask.shape[1] != 1 or mask.shape[-2:] != image.shape[-2:]:
+        raise NPSInputError(
+            f"mask must be [B,1,h,w] of the image's size {tuple(image.shape[-2:])}, got {tuple(mask.shape)}; "
+            f"down-sample image and mask together (NPS Pyramid Down)."
+        )
+    if init.shape[-2:] != image.shape[-2:]:
+        raise NPSInputError(
+            f"init is {tuple(init.shape[-2:])} but the image is {tuple(image.shape[-2:])}; up-sample the "
+            f"previous level to this size first (NPS Pyramid Up)."
+        )
+
+
+def optimize_scale(
+    image: torch.Tensor,
+    mask: torch.Tensor,
+    init: torch.Tensor,
+    texture: TextureSettings | None,
+    alpha: float = defaults.ALPHA,
+    beta: float = defaults.BETA,
+    iterations: int = defaults.ITERATIONS,
+    callback=None,
+    level: int = 0,
+    levels: int = 1,
+    tolerance_change: float = defaults.TOLERANCE_CHANGE,
+    history_size: int = 20,
+):
+    """Optimise the hole pixels of one level.
+
+    image: [B,3,h,w] 0..1, source of the known pixels; mask: [B,1,h,w] (1 = hole);
+    init: [B,3,h,w], the content target and starting point inside the hole (its known pixels are
+    ignored); texture: settings (None or alpha = 0 disables the texture term).
+    Runs on the texture extractor's device (else the image's), with autograd enabled even under
+    torch.inference_mode. Returns (result [B,3,h,w] clamped to 0..1 on image's device, ScaleReport).
+    """
+    _check_level_inputs(image, mask, init)
+    if iterations < 0 or alpha < 0 or beta < 0:
+        raise NPSInputError("iterations, alpha and beta must be >= 0.")
+    out_device = image.device
+    device = texture.device if texture is not None else image.device
+    started = time.perf_counter()
+    report = ScaleReport(size=tuple(image.shape[-2:]))
+    with torch.inference_mode(False), torch.enable_grad():
+        # Clones made here are ordinary tensors even if the inputs were made under inference mode.
+        img = image.detach().to(device, torch.float32).clone()
+        hole = (mask.detach().to(device) > 0.5).to(torch.float32).clone()
+        start = init.detach().to(device, torch.float32).clone()
+        hole3 = (hole > 0.5).expand_as(img)
+        base = torch.where(hole3, start, img)
+        target = base.clone()
+        variables = base[hole3].clone().requires_grad_(True)
+        if variables.numel() == 0 or iterations == 0:
+            report.seconds = time.perf_counter() - started
+            return base.clamp(0, 1).to(out_device), report
+        level_texture = None
+        if texture is not None and alpha > 0:
+            level_texture = LevelTexture.build(texture, base, hole)
+            report.notes.extend(level_texture.notes)
+
+        def evaluate(v):
+            x = base.masked_scatter(hole3, v)
+            terms = {"content": content_loss(x, target, hole), "tv": tv_loss(x, hole)}
+            total = terms["content"] + beta * terms["tv"]
+            if level_texture is not None:
+                terms["texture"] = level_texture.loss(x)
+                total = total + alpha * terms["texture"]
+            return x, terms, total
+
+        optimizer = torch.optim.LBFGS(
+            [variables], lr=1.0, max_iter=iterations, max_eval=iterations,
+            tolerance_grad=0.0, tolerance_change=tolerance_change,
+            history_size=history_size, line_search_fn=None,
+        )
+
+        # The terms are means; L-BFGS sees their sum over hole values so that gradients are O(1) per
+        # pixel and its step/change tolerances are in pixel units whatever the hole size.
+        scale = float(variables.numel())
+
+        def closure():
+            optimizer.zero_grad(set_to_none=True)
+            x, terms, total = evaluate(variables)
+            (total * scale).backward()
+            report.iterations += 1
+            values = {k: float(v.detach()) for k, v in terms.items()}
+            values["total"] = float(total.detach())
+            if not report.start_losses:
+                report.start_losses = dict(values)
+            report.losses = values
+            if callback is not None:
+                callback(ProgressEvent(level, levels, report.iterations, iterations, values,
+                                       x.detach().clamp(0, 1)))
+            return total * scale
+
+        optimizer.step(closure)
+        result = base.masked_scatter(hole3, variables.detach()).clamp(0, 1)
+    report.seconds = time.perf_counter() - started
+    return result.to(out_device), report

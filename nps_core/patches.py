@@ -1,0 +1,89 @@
+"""Neural patches on feature maps and their nearest-neighbour matching.
+
+A neural patch is the k x k x C block of a feature map around a centre cell. Query patches are
+those whose centre lies in the (feature-resolution) hole; source patches are those lying entirely
+outside it. Each query is matched to the source with the highest normalised cross-correlation
+(cosine similarity of the flattened patches), computed as chunked matrix products so the full
+query-by-source similarity matrix never exists at once.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def feature_mask(mask: torch.Tensor, feat_hw: tuple) -> torch.Tensor:
+    """Pixel mask [B,1,H,W] (1 = hole) -> bool hole map [B,h,w] at feature resolution.
+
+    A feature cell is hole if any pixel of its footprint is (adaptive max pooling).
+    """
+    return F.adaptive_max_pool2d((mask > 0.5).float(), tuple(feat_hw))[:, 0] > 0.5
+
+
+def patch_centres(hole: torch.Tensor, patch_size: int):
+    """Valid patch centres of one map. hole: bool [h,w].
+
+    Returns (query_yx, source_yx), each a long tensor [N,2] of (row, col): queries are centres in the
+    hole, sources are centres whose whole k x k patch is outside it. Only centres whose patch fits
+    inside the map are used.
+    """
+    r = patch_size // 2
+    h, w = hole.shape
+    valid = torch.zeros_like(hole)
+    if h > 2 * r and w > 2 * r:
+        valid[r : h - r, r : w - r] = True
+    touched = F.max_pool2d(hole[None, None].float(), patch_size, stride=1, padding=r)[0, 0] > 0.5
+    query = torch.nonzero(valid & hole)
+    source = torch.nonzero(valid & ~touched)
+    return query, source
+
+
+def subsample(positions: torch.Tensor, limit: int) -> torch.Tensor:
+    """Keep at most `limit` rows of positions [N,2], evenly spaced (deterministic)."""
+    n = positions.shape[0]
+    if limit <= 0 or n <= limit:
+        return positions
+    idx = torch.linspace(0, n - 1, limit, device=positions.device).round().long()
+    return positions[idx]
+
+
+def gather_patches(feat: torch.Tensor, centres: torch.Tensor, patch_size: int) -> torch.Tensor:
+    """Flattened patches of one feature map. feat [C,h,w], centres [N,2] -> [N, k*k*C].
+
+    Differentiable w.r.t. feat (plain indexing), so it serves the loss as well as the source bank.
+    Centres must be at least k//2 cells from the border.
+    """
+    r = patch_size // 2
+    ys, xs = centres[:, 0], centres[:, 1]
+    blocks = []
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            blocks.append(feat[:, ys + dy, xs + dx])  # [C, N]
+    return torch.cat(blocks, dim=0).t()
+
+
+def normalise_rows(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Rows of x [N,D] scaled to unit L2 norm (zero rows stay zero)."""
+    return x / x.norm(dim=1, keepdim=True).clamp_min(eps)
+
+
+def nearest_sources(
+    queries: torch.Tensor,
+    sources_normed: torch.Tensor,
+    chunk_elements: int = 1 << 24,
+) -> torch.Tensor:
+    """Index of the best source for each query by normalised cross-correlation.
+
+    queries [Q,D] (any scale), sources_normed [S,D] (rows already unit norm, see normalise_rows).
+    Returns long [Q] on the queries' device. Works in chunks of queries so that at most
+    `chunk_elements` similarities exist at once.
+    """
+    q = normalise_rows(queries.detach()).to(sources_normed.dtype)
+    n_src = sources_normed.shape[0]
+    step = max(1, int(chunk_elements) // max(1, n_src))
+    out = torch.empty(q.shape[0], dtype=torch.long, device=q.device)
+    for start in range(0, q.shape[0], step):
+        sims = q[start : start + step] @ sources_normed.t()
+        out[start : start + step] = sims.argmax(dim=1)
+    return out

@@ -1,0 +1,146 @@
+"""The whole method, coarse to fine: window -> pyramid -> content network -> per-level optimisation -> stitch.
+
+`inpaint()` is the Python API; the all-in-one ComfyUI node and the command line call it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from . import defaults
+from .errors import NPSInputError
+from .inputs import as_bchw_image, broadcast_pair
+from .optimize import optimize_scale
+from .pyramid import downsample_image, downsample_mask, level_sizes, upsample_image
+from .window import ContextWindow, crop_window, plan_window, stitch_window
+
+
+@dataclass
+class InpaintResult:
+    """image: [B,3,H,W] float32 0..1 on the input's device; levels: per-level ScaleReports;
+    window: the ContextWindow used (None when nothing was filled); seconds: wall time."""
+
+    image: torch.Tensor
+    levels: list = field(default_factory=list)
+    window: ContextWindow | None = None
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        lines = [self.window.describe()] if self.window is not None else ["empty mask: image returned unchanged"]
+        lines += [f"level {i}: {r.describe()}" for i, r in enumerate(self.levels)]
+        for r in self.levels:
+            lines += [f"note: {n}" for n in r.notes]
+        lines.append(f"total {self.seconds:.1f} s")
+        return "\n".join(lines)
+
+
+def content_fill(model, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Content network prediction composited into the hole.
+
+    image [B,3,h,w] 0..1, mask [B,1,h,w] binary; model: a ContentNet (any device; inputs are moved
+    to it). Returns [B,3,h,w] on image's device: known pixels exact, hole from the network.
+    """
+    from .content_net import predict_content
+
+    device = next(model.parameters()).device
+    pred = predict_content(model, image.to(device), mask.to(device)).to(image.device, image.dtype)
+    return torch.where(mask > 0.5, pred.clamp(0, 1), image)
+
+
+def resolve_content_net(content_net, device):
+    """None -> shipped weights; str/path -> that file; a module -> itself. Loaded models are cached."""
+    from .content_net import load_content_net
+
+    if content_net is None or isinstance(content_net, (str, bytes)) or hasattr(content_net, "__fspath__"):
+        with torch.inference_mode(False):
+            return load_content_net(content_net, device=device)
+    return content_net
+
+
+def check_masks(mask: torch.Tensor) -> torch.Tensor:
+    """Binary mask [B,1,H,W] -> bool [B] of items that have a hole; full masks are an error."""
+    covered = mask.flatten(1).mean(dim=1)
+    full = torch.nonzero(covered >= 1.0).flatten().tolist()
+    if full:
+        raise NPSInputError(
+            f"mask covers the whole image (batch item(s) {full}): the method fills a hole from its "
+            f"surroundings and needs some known pixels. Shrink the mask or check that it is not inverted "
+            f"(1 = fill)."
+        )
+    return covered > 0
+
+
+def fill_window(
+    win_image, win_mask, content_net, texture, alpha, beta, iterations, callback=None,
+):
+    """Coarse-to-fine fill of square windows [B,3,S,S] / [B,1,S,S]; returns ([B,3,S,S], reports)."""
+    sizes = level_sizes(win_image.shape[-1])
+    reports, current = [], None
+    for level, size in enumerate(sizes):
+        image_l = downsample_image(win_image, size)
+        mask_l = downsample_mask(win_mask, size)
+        if level == 0:
+            init = content_fill(content_net, image_l, mask_l)
+        else:
+            init = upsample_image(current, size)
+        current, report = optimize_scale(
+            image_l, mask_l, init, texture, alpha=alpha, beta=beta, iterations=iterations,
+            callback=callback, level=level, levels=len(sizes),
+        )
+        reports.append(report)
+    return current, reports
+
+
+def inpaint(
+    image: torch.Tensor,
+    mask: torch.Tensor,
+    content_net=None,
+    texture=None,
+    alpha: float = defaults.ALPHA,
+    beta: float = defaults.BETA,
+    iterations: int = defaults.ITERATIONS,
+    threshold: float = defaults.THRESHOLD,
+    feather: int = defaults.FEATHER,
+    window_scale: float = defaults.WINDOW_SCALE,
+    min_window: int = defaults.MIN_WINDOW,
+    backbone: str = defaults.BACKBONE,
+    device=None,
+    callback=None,
+) -> InpaintResult:
+    """Inpaint the hole of each image with Multi-Scale Neural Patch Synthesis.
+
+    image: [B,3,H,W] or [3,H,W] float 0..1; mask: [H,W], [B,H,W] or [B,1,H,W], 1 = fill (soft masks
+    are thresholded at `threshold`; a batch of 1 on either side is broadcast). content_net: None
+    (shipped weights), a file path or a loaded ContentNet. texture: TextureSettings or None (then
+    `backbone` with its default layers is loaded). device: where to compute (default: the texture
+    extractor's device, else CPU). Images with an empty mask come back unchanged; a full mask is an
+    error. Pixels outside the mask are bit-exact unless feather > 0. callback(ProgressEvent) is
+    called every iteration and may raise to cancel.
+    """
+    started = time.perf_counter()
+    image = as_bchw_image(image)
+    image, mask = broadcast_pair(image, mask, threshold)
+    has_hole = check_masks(mask)
+    if not bool(has_hole.any()):
+        return InpaintResult(image=image.clone(), seconds=time.perf_counter() - started)
+    if device is None:
+        device = texture.device if texture is not None else torch.device("cpu")
+    if texture is None and alpha > 0:
+        from .texture import make_texture_settings
+
+        texture = make_texture_settings(backbone, device=device)
+    model = resolve_content_net(content_net, device)
+
+    active = torch.nonzero(has_hole).flatten()
+    img_a, mask_a = image[active], mask[active]
+    window = plan_window(mask_a, scale=window_scale, min_size=min_window)
+    win_image = crop_window(img_a.to(device), window)
+    win_mask = crop_window(mask_a.to(device), window)
+    filled, reports = fill_window(win_image, win_mask, model, texture, alpha, beta, iterations, callback)
+    stitched = stitch_window(img_a, mask_a, filled.to(image.device), window, feather)
+    out = image.clone()
+    out[active] = stitched
+    return InpaintResult(image=out, levels=reports, window=window, seconds=time.perf_counter() - started)

@@ -1,0 +1,214 @@
+"""Texture term: every neural patch in the hole is pulled towards its nearest patch outside it.
+
+`TextureSettings` is the typed object the ComfyUI nodes pass around (backbone, layers, patch
+size, per-layer weights, match refresh rate). `LevelTexture` holds the state of one pyramid level:
+the source patch banks (computed once per level from the whole window), the query positions, the
+current matches and the crop of the image the features are recomputed on at every evaluation
+(hole plus the backbone's receptive-field margin: features elsewhere cannot change).
+
+Loss per layer and image: mean over query patches and patch elements of (q - nn(q))^2, divided by
+the mean energy of that layer's source features, so weights transfer across backbones and sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from . import defaults
+from .errors import NPSInputError
+from .patches import feature_mask, gather_patches, nearest_sources, normalise_rows, patch_centres, subsample
+
+
+@dataclass
+class TextureSettings:
+    """Texture-loss configuration plus the loaded feature extractor.
+
+    extractor: a `nps_core.backbones.FeatureExtractor` (frozen, on the compute device).
+    layer_weights: one float per extractor layer. patch_size: odd patch side in feature cells.
+    refresh_every: nearest neighbours are recomputed every this many evaluations (1 = every one).
+    max_sources: cap on source patches per layer and image (evenly subsampled above it).
+    chunk_elements: similarity-matrix elements computed at once while matching.
+    crop: recompute features only on the hole plus margin (exact; False recomputes the whole level).
+    """
+
+    extractor: torch.nn.Module
+    layer_weights: tuple
+    patch_size: int = defaults.PATCH_SIZE
+    refresh_every: int = defaults.REFRESH_EVERY
+    max_sources: int = defaults.MAX_SOURCES
+    chunk_elements: int = defaults.CHUNK_ELEMENTS
+    crop: bool = True
+
+    def __post_init__(self):
+        layers = tuple(self.extractor.layers)
+        if len(self.layer_weights) != len(layers):
+            raise NPSInputError(
+                f"layer_weights has {len(self.layer_weights)} values but the texture layers are "
+                f"{layers}; give one weight per layer."
+            )
+        if self.patch_size < 1 or self.patch_size % 2 == 0:
+            raise NPSInputError(f"patch_size must be an odd number >= 1, got {self.patch_size}.")
+        if self.refresh_every < 1:
+            raise NPSInputError(f"refresh_every must be >= 1, got {self.refresh_every}.")
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.extractor.parameters()).device
+
+    @property
+    def layers(self) -> tuple:
+        return tuple(self.extractor.layers)
+
+    def describe(self) -> str:
+        weights = ", ".join(f"{n}x{w:g}" for n, w in zip(self.layers, self.layer_weights))
+        label = getattr(self.extractor, "label", getattr(self.extractor, "name", "backbone"))
+        return (f"{label}: layers {weights}; patch {self.patch_size}x{self.patch_size}; "
+                f"matches refreshed every {self.refresh_every} evaluations")
+
+
+def parse_layers(text) -> tuple | None:
+    """'relu3_1, relu4_1' -> ('relu3_1', 'relu4_1'); empty/None -> None (backbone defaults)."""
+    if text is None:
+        return None
+    if isinstance(text, (list, tuple)):
+        return tuple(text) or None
+    names = tuple(p.strip() for p in str(text).replace(";", ",").split(",") if p.strip())
+    return names or None
+
+
+def make_texture_settings(
+    backbone: str = defaults.BACKBONE,
+    layers=None,
+    layer_weights=None,
+    patch_size: int = defaults.PATCH_SIZE,
+    refresh_every: int = defaults.REFRESH_EVERY,
+    weights_path: str | None = None,
+    device="cpu",
+    search_dirs=(),
+    seed: int = 0,
+    max_sources: int = defaults.MAX_SOURCES,
+    crop: bool = True,
+) -> TextureSettings:
+    """Load the backbone (cached) and bundle the texture settings.
+
+    layers: names or a comma-separated string (None/empty = the backbone's defaults);
+    layer_weights: floats or a comma-separated string (None = 1.0 each).
+    The backbone is built outside inference mode so it can be differentiated through later.
+    """
+    from .backbones import load_backbone
+
+    names = parse_layers(layers)
+    with torch.inference_mode(False):
+        extractor = load_backbone(
+            backbone, layers=names, weights_path=weights_path, device=device,
+            search_dirs=tuple(search_dirs), seed=seed,
+        )
+    if layer_weights is None or (isinstance(layer_weights, str) and not layer_weights.strip()):
+        weights = tuple(1.0 for _ in extractor.layers)
+    elif isinstance(layer_weights, str):
+        try:
+            weights = tuple(float(p) for p in layer_weights.replace(";", ",").split(",") if p.strip())
+        except ValueError:
+            raise NPSInputError(
+                f"layer_weights must be comma-separated numbers like '1.0, 1.0', got {layer_weights!r}."
+            ) from None
+    else:
+        weights = tuple(float(w) for w in layer_weights)
+    return TextureSettings(
+        extractor=extractor, layer_weights=weights, patch_size=int(patch_size),
+        refresh_every=int(refresh_every), max_sources=int(max_sources), crop=bool(crop),
+    )
+
+
+def _crop_box(mask: torch.Tensor, margin: int, align: int):
+    """Pixel box (y0, y1, x0, x1) around all holes of mask [B,1,h,w], grown by margin, y0/x0 aligned."""
+    h, w = mask.shape[-2:]
+    any_hole = mask[:, 0].amax(dim=0) > 0.5
+    rows = torch.nonzero(any_hole.any(dim=1)).flatten()
+    cols = torch.nonzero(any_hole.any(dim=0)).flatten()
+    y0 = max(0, (int(rows[0]) - margin) // align * align)
+    x0 = max(0, (int(cols[0]) - margin) // align * align)
+    y1 = min(h, -(-(int(rows[-1]) + 1 + margin) // align) * align)
+    x1 = min(w, -(-(int(cols[-1]) + 1 + margin) // align) * align)
+    return y0, y1, x0, x1
+
+
+@dataclass
+class _LayerState:
+    """Per layer and image: query centres (crop coordinates), source bank, matches."""
+
+    stride: int
+    queries: torch.Tensor          # [Q,2] long, centres in crop feature coordinates
+    bank: torch.Tensor             # [S,D] unit-norm source patches
+    norms: torch.Tensor            # [S] their original norms
+    energy: float                  # mean squared source feature value
+    matches: torch.Tensor | None = None
+
+
+@dataclass
+class LevelTexture:
+    """Texture loss at one pyramid level; build with `LevelTexture.build(settings, image, mask)`."""
+
+    settings: TextureSettings
+    box: tuple
+    states: list                   # states[b][l] -> _LayerState or None (no query or no source)
+    notes: list = field(default_factory=list)
+    evaluations: int = 0
+
+    @classmethod
+    def build(cls, settings: TextureSettings, image: torch.Tensor, mask: torch.Tensor) -> "LevelTexture":
+        """image [B,3,h,w] (current estimate, hole filled), mask [B,1,h,w]; both on the settings' device."""
+        ext = settings.extractor
+        k = settings.patch_size
+        h, w = image.shape[-2:]
+        top_stride = max(ext.strides)
+        margin = int(ext.margin) + (k // 2) * top_stride
+        box = _crop_box(mask, margin, top_stride) if settings.crop else (0, h, 0, w)
+        if (box[1] - box[0]) * (box[3] - box[2]) > 0.8 * h * w:
+            box = (0, h, 0, w)
+        with torch.no_grad():
+            feats = ext(image)
+        states, notes = [], []
+        for b in range(image.shape[0]):
+            per_layer = []
+            for li, (name, stride, feat) in enumerate(zip(ext.layers, ext.strides, feats)):
+                hole = feature_mask(mask[b : b + 1], feat.shape[-2:])[0]
+                query, source = patch_centres(hole, k)
+                source = subsample(source, settings.max_sources)
+                if query.shape[0] == 0 or source.shape[0] == 0 or settings.layer_weights[li] == 0:
+                    if query.shape[0] > 0 and source.shape[0] == 0:
+                        notes.append(f"image {b}, {name}: no source patch outside the hole; texture term off")
+                    per_layer.append(None)
+                    continue
+                raw = gather_patches(feat[b], source, k)
+                norms = raw.norm(dim=1)
+                energy = float(raw.pow(2).mean().clamp_min(1e-12))
+                offset = torch.tensor([box[0] // stride, box[2] // stride], device=query.device)
+                per_layer.append(_LayerState(stride, query - offset, normalise_rows(raw), norms, energy))
+            states.append(per_layer)
+        return cls(settings=settings, box=box, states=states, notes=notes)
+
+    def loss(self, x: torch.Tensor) -> torch.Tensor:
+        """Texture loss of x [B,3,h,w] (differentiable); refreshes matches every `refresh_every` calls."""
+        s = self.settings
+        y0, y1, x0, x1 = self.box
+        refresh = self.evaluations % s.refresh_every == 0
+        self.evaluations += 1
+        feats = s.extractor(x[:, :, y0:y1, x0:x1])
+        total = x.new_zeros(())
+        counted = 0
+        for b, per_layer in enumerate(self.states):
+            used = False
+            for li, st in enumerate(per_layer):
+                if st is None:
+                    continue
+                q = gather_patches(feats[li][b], st.queries, s.patch_size)
+                if refresh or st.matches is None:
+                    st.matches = nearest_sources(q, st.bank, s.chunk_elements)
+                target = st.bank[st.matches] * st.norms[st.matches, None]
+                total = total + s.layer_weights[li] * (q - target).pow(2).mean() / st.energy
+                used = True
+            counted += int(used)
+        return total / max(1, counted)
