@@ -1,0 +1,138 @@
+"""Per-scale optimisation and the whole coarse-to-fine pipeline (small sizes, random weights)."""
+
+import pytest
+import torch
+
+from nps_core.errors import NPSInputError
+from nps_core.optimize import optimize_scale
+from nps_core.pipeline import inpaint
+from nps_core.texture import LevelTexture
+
+from conftest import square_mask, striped_image
+
+
+def test_optimisation_lowers_the_loss_and_keeps_known_pixels(random_texture):
+    img = striped_image(128)
+    mask = square_mask(128, 40, 40, 48)
+    init = torch.where(mask > 0, torch.full_like(img, 0.5), img)
+    result, report = optimize_scale(img, mask, init, random_texture, alpha=1.0, beta=0.1, iterations=15)
+    assert report.iterations >= 5
+    assert report.losses["total"] < report.start_losses["total"]
+    assert report.losses["texture"] < report.start_losses["texture"]
+    known = mask.expand_as(img) < 0.5
+    assert torch.equal(result[known], img[known])
+    assert result.shape == img.shape and 0 <= result.min() and result.max() <= 1
+
+
+def test_texture_term_pulls_hole_towards_surrounding_texture(random_texture):
+    img = striped_image(128)
+    mask = square_mask(128, 40, 40, 48)
+    flat = torch.where(mask > 0, torch.full_like(img, 0.5), img)
+    with_tex, _ = optimize_scale(img, mask, flat, random_texture, alpha=5.0, beta=0.0, iterations=25)
+    without, _ = optimize_scale(img, mask, flat, None, alpha=0.0, beta=0.0, iterations=25)
+    def sharpness(x):  # mean horizontal gradient magnitude inside the hole (stripes are vertical)
+        return (x[..., 44:84, 45:84] - x[..., 44:84, 44:83]).abs().mean()
+
+    # the flat start has no stripes; the texture term brings back the surroundings' high frequencies
+    assert sharpness(without) < 0.2 * sharpness(img)
+    assert sharpness(with_tex) > 3 * sharpness(without)
+
+
+def test_cropped_texture_loss_equals_full_window_loss(random_texture):
+    import dataclasses
+
+    img = striped_image(256)
+    mask = square_mask(256, 100, 100, 48)
+    full = dataclasses.replace(random_texture, crop=False)
+    cropped = LevelTexture.build(random_texture, img, mask)
+    whole = LevelTexture.build(full, img, mask)
+    assert cropped.box != (0, 256, 0, 256)
+    a, b = cropped.loss(img), whole.loss(img)
+    assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_optimize_scale_works_under_inference_mode(random_texture):
+    img = striped_image(128)
+    mask = square_mask(128, 40, 40, 48)
+    with torch.inference_mode():
+        result, report = optimize_scale(img, mask, img, random_texture, iterations=3)
+    assert report.iterations == 3 and result.shape == img.shape
+
+
+def test_cancel_from_callback_stops_within_one_iteration(random_texture):
+    calls = []
+
+    class Cancelled(Exception):
+        pass
+
+    def cb(event):
+        calls.append(event.iteration)
+        if event.iteration == 2:
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        optimize_scale(striped_image(128), square_mask(128), striped_image(128), random_texture,
+                       iterations=50, callback=cb)
+    assert calls == [1, 2]
+
+
+def test_pipeline_fills_hole_and_is_deterministic(random_texture, content_net):
+    img = striped_image(256)
+    mask = square_mask(256, 96, 96, 64)[:, 0]  # ComfyUI-like [B,H,W]
+    kwargs = dict(content_net=content_net, texture=random_texture, iterations=4)
+    a = inpaint(img, mask, **kwargs)
+    b = inpaint(img, mask, **kwargs)
+    assert torch.equal(a.image, b.image)
+    known = mask[:, None].expand_as(img) < 0.5
+    assert torch.equal(a.image[known], img[known])
+    assert not torch.equal(a.image, img)
+    assert [r.size for r in a.levels] == [(128, 128)]
+    assert torch.equal(img, striped_image(256))  # input untouched
+
+
+def test_pipeline_runs_three_levels_for_a_256_hole_in_512(random_texture, content_net):
+    img = striped_image(512)
+    mask = square_mask(512, 128, 128, 256)
+    events = []
+    res = inpaint(img, mask, content_net=content_net, texture=random_texture, iterations=2,
+                  callback=lambda e: events.append((e.level, e.iteration)))
+    assert [r.size[0] for r in res.levels] == [128, 256, 512]
+    assert {lvl for lvl, _ in events} == {0, 1, 2}
+
+
+def test_empty_mask_returns_image_unchanged_and_full_mask_is_an_error(random_texture, content_net):
+    img = striped_image(64)
+    res = inpaint(img, torch.zeros(1, 64, 64), content_net=content_net, texture=random_texture)
+    assert torch.equal(res.image, img) and res.levels == []
+    with pytest.raises(NPSInputError, match="whole image"):
+        inpaint(img, torch.ones(1, 64, 64), content_net=content_net, texture=random_texture)
+
+
+def test_small_odd_image_with_border_hole_and_batch_broadcast(random_texture, content_net):
+    img = striped_image(90, batch=2)[..., :77]  # 90x77, not a multiple of 8, smaller than 128
+    mask = torch.zeros(1, 90, 77)
+    mask[:, 0:20, 60:77] = 1  # touches the top-right corner
+    res = inpaint(img, mask, content_net=content_net, texture=random_texture, iterations=2)
+    assert res.image.shape == img.shape
+    keep = mask[:, None].expand_as(img) < 0.5
+    assert torch.equal(res.image[keep], img[keep])
+
+
+def test_batch_with_one_empty_mask_only_changes_the_other(random_texture, content_net):
+    img = striped_image(128, batch=2)
+    mask = torch.zeros(2, 128, 128)
+    mask[1, 40:80, 40:80] = 1
+    res = inpaint(img, mask, content_net=content_net, texture=random_texture, iterations=2)
+    assert torch.equal(res.image[0], img[0]) and not torch.equal(res.image[1], img[1])
+
+
+def test_bad_inputs_name_the_problem(random_texture, content_net):
+    img = striped_image(64)
+    bad = img.clone()
+    bad[0, 0, 0, 0] = float("nan")
+    with pytest.raises(NPSInputError, match="NaN"):
+        inpaint(bad, square_mask(64, 8, 8, 8), content_net=content_net, texture=random_texture)
+    with pytest.raises(NPSInputError, match="batch"):
+        inpaint(striped_image(64, batch=3), torch.zeros(2, 64, 64), content_net=content_net, texture=random_texture)
+    with pytest.raises(NPSInputError, match="init"):
+        optimize_scale(img, square_mask(64), striped_image(32), random_texture)
