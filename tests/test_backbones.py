@@ -185,7 +185,7 @@ def test_vgg19_random_is_deterministic_and_labelled():
         assert torch.equal(a, b)
         assert not torch.allclose(a, c)
     extractor = load_backbone("vgg19_random", seed=3)
-    assert "RANDOM" in extractor.label and "testing only" in extractor.label
+    assert "RANDOM (testing only)" in extractor.label
     assert extractor.weights_file is None
 
 
@@ -279,6 +279,15 @@ def test_loads_torchvision_layout_pth(vgg_pth):
     want = _torchvision_reference_features(torch.load(vgg_pth, weights_only=True), image)
     for g, w in zip(got, want):
         torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-5)
+
+
+def test_loads_legacy_non_zip_pth(tmp_path):
+    """torchvision's 2017 file predates the zip format; it cannot be memory-mapped but must load."""
+    state = _random_torchvision_state_dict("conv3_1")
+    legacy = tmp_path / "vgg19-legacy.pth"
+    torch.save(state, legacy, _use_new_zipfile_serialization=False)
+    extractor = load_backbone("vgg19", layers=("relu3_1",), weights_path=legacy)
+    torch.testing.assert_close(extractor.body.conv3_1.weight, state["features.10.weight"])
 
 
 def test_slim_safetensors_round_trip(vgg_pth, tmp_path):

@@ -118,7 +118,7 @@ def _build(name: str, layers: tuple[str, ...], weights: Path | None, seed: int) 
         label = f"VGG-19 (ImageNet) {'+'.join(layers)} from {weights.name}"
     else:
         body = _vgg.build_vgg19_body(last, None, seed=seed)
-        label = f"VGG-19 with RANDOM weights (seed {seed}) {'+'.join(layers)} - for testing only, not real inpainting"
+        label = f"VGG-19 RANDOM (testing only) weights, seed {seed}, {'+'.join(layers)}: not for real inpainting"
     return FeatureExtractor(
         name, body, layers, _vgg.layer_geometries(), _vgg.layer_channels(), label=label,
         weights_file=None if weights is None else str(weights),
