@@ -173,6 +173,17 @@ def test_efficientnet_frozen_and_differentiable():
     assert all(not p.requires_grad for p in extractor.parameters())
 
 
+def test_extractor_loaded_in_inference_mode_is_still_differentiable():
+    """ComfyUI calls loaders under torch.inference_mode(); the optimiser later needs gradients."""
+    with torch.inference_mode():
+        extractor = load_backbone("vgg19_random", layers=("relu3_1",))
+        with torch.inference_mode(False):
+            image = _image().requires_grad_(True)
+            (feature,) = extractor(image)
+            feature.mean().backward()
+    assert image.grad is not None and image.grad.abs().sum() > 0
+
+
 # --- random control ------------------------------------------------------------------------------
 
 def test_vgg19_random_is_deterministic_and_labelled():

@@ -154,7 +154,10 @@ def load_backbone(name: str, layers: Sequence[str] | None = None, weights_path: 
         cached = _CACHE.get(key)
         if cached is not None:
             return cached
-        extractor = _build(name, layers, weights, int(seed)).to(device)
+        # Built outside inference mode even when called from one (ComfyUI runs nodes under
+        # torch.inference_mode()), so the weights are normal tensors that autograd can use later.
+        with torch.inference_mode(False):
+            extractor = _build(name, layers, weights, int(seed)).to(device)
         _CACHE[key] = extractor
         return extractor
 
