@@ -18,45 +18,45 @@ FRONTEND_VERSION = "1.27.10"
 # Widget names in widget order, output types and socket inputs of every node the examples use.
 # (LoadImage's second widget is the front end's "upload" button, saved as "image".)
 NODE_SPECS = {
-    "LoadImage": {"widgets": ["image", "upload"], "inputs": [], "outputs": ["IMAGE", "MASK"], "size": [320, 360]},
-    "SaveImage": {"widgets": ["filename_prefix"], "inputs": [("images", "IMAGE")], "outputs": [], "size": [360, 400]},
-    "PreviewImage": {"widgets": [], "inputs": [("images", "IMAGE")], "outputs": [], "size": [260, 280]},
-    "Note": {"widgets": ["text"], "inputs": [], "outputs": [], "size": [360, 200]},
+    "LoadImage": {"widgets": ["image", "upload"], "inputs": [], "outputs": ["IMAGE", "MASK"], "size": [340, 360]},
+    "SaveImage": {"widgets": ["filename_prefix"], "inputs": [("images", "IMAGE")], "outputs": [], "size": [380, 420]},
+    "PreviewImage": {"widgets": [], "inputs": [("images", "IMAGE")], "outputs": [], "size": [280, 280]},
+    "Note": {"widgets": ["text"], "inputs": [], "outputs": [], "size": [340, 300]},
     "NPSInpaint": {
         "widgets": ["alpha", "beta", "iterations", "threshold", "feather", "seed", "control_after_generate"],
         "inputs": [("image", "IMAGE"), ("mask", "MASK"), ("content_net", "NPS_CONTENT_NET"), ("texture", "NPS_TEXTURE")],
         "outputs": ["IMAGE"],
-        "size": [320, 300],
+        "size": [360, 330],
     },
     "NPSCropWindow": {
         "widgets": ["threshold", "window_scale", "min_size"],
         "inputs": [("image", "IMAGE"), ("mask", "MASK")],
         "outputs": ["IMAGE", "MASK", "NPS_WINDOW"],
-        "size": [300, 150],
+        "size": [300, 160],
     },
     "NPSPyramidDown": {
-        "widgets": ["size"], "inputs": [("image", "IMAGE"), ("mask", "MASK")], "outputs": ["IMAGE", "MASK"], "size": [280, 100],
+        "widgets": ["size"], "inputs": [("image", "IMAGE"), ("mask", "MASK")], "outputs": ["IMAGE", "MASK"], "size": [280, 110],
     },
-    "NPSPyramidUp": {"widgets": [], "inputs": [("image", "IMAGE"), ("like", "IMAGE")], "outputs": ["IMAGE"], "size": [240, 70]},
-    "NPSContentNetLoader": {"widgets": ["model_name"], "inputs": [], "outputs": ["NPS_CONTENT_NET"], "size": [320, 60]},
+    "NPSPyramidUp": {"widgets": [], "inputs": [("image", "IMAGE"), ("like", "IMAGE")], "outputs": ["IMAGE"], "size": [260, 70]},
+    "NPSContentNetLoader": {"widgets": ["model_name"], "inputs": [], "outputs": ["NPS_CONTENT_NET"], "size": [300, 70]},
     "NPSContentFill": {
         "widgets": [], "inputs": [("content_net", "NPS_CONTENT_NET"), ("image", "IMAGE"), ("mask", "MASK")],
-        "outputs": ["IMAGE"], "size": [260, 90],
+        "outputs": ["IMAGE"], "size": [280, 100],
     },
     "NPSTextureLoss": {
         "widgets": ["backbone", "layers", "layer_weights", "patch_size", "refresh_every", "weights"],
-        "inputs": [], "outputs": ["NPS_TEXTURE"], "size": [320, 200],
+        "inputs": [], "outputs": ["NPS_TEXTURE"], "size": [300, 200],
     },
     "NPSOptimizeScale": {
         "widgets": ["alpha", "beta", "iterations"],
         "inputs": [("image", "IMAGE"), ("mask", "MASK"), ("init", "IMAGE"), ("texture", "NPS_TEXTURE")],
         "outputs": ["IMAGE", "STRING"],
-        "size": [300, 170],
+        "size": [320, 190],
     },
     "NPSStitchWindow": {
         "widgets": ["feather"],
         "inputs": [("image", "IMAGE"), ("mask", "MASK"), ("result", "IMAGE"), ("window", "NPS_WINDOW")],
-        "outputs": ["IMAGE"], "size": [280, 130],
+        "outputs": ["IMAGE"], "size": [300, 140],
     },
 }
 OUTPUT_NAMES = {
@@ -76,12 +76,12 @@ CPU_ITERATIONS = 20
 def simple_workflow():
     """LoadImage -> NPSInpaint -> SaveImage."""
     nodes = [
-        (1, "LoadImage", "Load Image (transparent pixels = hole)", [40, 80], {"image": EXAMPLE_IMAGE, "upload": "image"}),
-        (2, "NPSInpaint", f"NPS Inpaint ({CPU_ITERATIONS} it/level: CPU-friendly, paper uses 100)", [420, 80],
+        (1, "LoadImage", "Load Image (transparent = hole)", [0, 0], {"image": EXAMPLE_IMAGE, "upload": "image"}),
+        (2, "NPSInpaint", f"NPS Inpaint ({CPU_ITERATIONS} it/level, CPU)", [380, 0],
          {"alpha": 0.02, "beta": 0.02, "iterations": CPU_ITERATIONS, "threshold": 0.5, "feather": 0,
           "seed": 0, "control_after_generate": "fixed"}),
-        (3, "SaveImage", None, [800, 80], {"filename_prefix": "nps_inpaint"}),
-        (4, "Note", "About this workflow", [40, 500],
+        (3, "SaveImage", None, [780, 0], {"filename_prefix": "nps_inpaint"}),
+        (4, "Note", "About this workflow", [0, 420],
          {"text": "NPS Inpaint fills the transparent pixels of the loaded PNG (LoadImage's MASK = 1 - alpha).\n\n"
           f"iterations = {CPU_ITERATIONS} per pyramid level keeps a CPU run to a few minutes for a 512x512 image; "
           "the paper uses 100 (use that on a GPU).\n\nUnconnected content_net / texture use the shipped content "
@@ -89,38 +89,39 @@ def simple_workflow():
           "weights in models/nps) for the paper's setting."}),
     ]
     links = [(1, 0, 2, "image"), (1, 1, 2, "mask"), (2, 0, 3, "images")]
-    return nodes, links, []
+    return nodes, links, [], {"scale": 1.0, "offset": [80, 120]}
 
 
 def three_scale_workflow():
     """The pipeline spelled out: window, 128/256/512 pyramid, content fill, three optimisations, stitch."""
     it = {"alpha": 0.02, "beta": 0.02}
     nodes = [
-        (1, "LoadImage", "Load Image (transparent pixels = hole)", [20, 140], {"image": EXAMPLE_IMAGE, "upload": "image"}),
-        (2, "NPSCropWindow", None, [380, 140], {"threshold": 0.5, "window_scale": 2.0, "min_size": 128}),
-        (3, "NPSPyramidDown", "NPS Pyramid Down @128", [740, 40], {"size": 128}),
-        (4, "NPSPyramidDown", "NPS Pyramid Down @256", [740, 200], {"size": 256}),
-        (5, "NPSContentNetLoader", None, [740, 360], {"model_name": "content_net (shipped)"}),
-        (6, "NPSContentFill", "NPS Content Fill @128", [1100, 40], {}),
-        (7, "NPSTextureLoss", None, [740, 480],
+        (1, "LoadImage", "Load Image (transparent = hole)", [0, 0], {"image": EXAMPLE_IMAGE, "upload": "image"}),
+        (2, "NPSCropWindow", None, [370, 0], {"threshold": 0.5, "window_scale": 2.0, "min_size": 128}),
+        (5, "NPSContentNetLoader", None, [370, 230], {"model_name": "content_net (shipped)"}),
+        (7, "NPSTextureLoss", None, [370, 350],
          {"backbone": "efficientnet_lite0", "layers": "", "layer_weights": "", "patch_size": 3,
           "refresh_every": 10, "weights": "auto"}),
-        (8, "NPSOptimizeScale", "NPS Optimize @128 (30 it)", [1420, 40], {**it, "iterations": 30}),
-        (9, "NPSPyramidUp", "NPS Pyramid Up -> 256", [1780, 40], {}),
-        (10, "NPSOptimizeScale", "NPS Optimize @256 (20 it)", [2080, 40], {**it, "iterations": 20}),
-        (11, "NPSPyramidUp", "NPS Pyramid Up -> window", [2440, 40], {}),
-        (12, "NPSOptimizeScale", "NPS Optimize @512 (10 it, CPU-friendly)", [2740, 40], {**it, "iterations": 10}),
-        (13, "NPSStitchWindow", None, [3100, 40], {"feather": 0}),
-        (14, "SaveImage", None, [3440, 40], {"filename_prefix": "nps_three_scale"}),
-        (15, "PreviewImage", "Content prediction @128", [1100, 200], {}),
-        (16, "Note", "About this workflow", [20, 560],
+        (3, "NPSPyramidDown", "NPS Pyramid Down @128", [710, 0], {"size": 128}),
+        (4, "NPSPyramidDown", "NPS Pyramid Down @256", [710, 170], {"size": 256}),
+        (6, "NPSContentFill", "NPS Content Fill @128", [1060, 0], {}),
+        (15, "PreviewImage", "Content prediction @128", [1060, 150], {}),
+        (8, "NPSOptimizeScale", "NPS Optimize @128 (30 it)", [1370, 0], {**it, "iterations": 30}),
+        (9, "NPSPyramidUp", "NPS Pyramid Up -> 256", [370, 660], {}),
+        (10, "NPSOptimizeScale", "NPS Optimize @256 (20 it)", [370, 790], {**it, "iterations": 20}),
+        (11, "NPSPyramidUp", "NPS Pyramid Up -> window", [740, 660], {}),
+        (12, "NPSOptimizeScale", "NPS Optimize @window (10 it)", [740, 790], {**it, "iterations": 10}),
+        (13, "NPSStitchWindow", None, [1110, 660], {"feather": 0}),
+        (14, "SaveImage", None, [1450, 660], {"filename_prefix": "nps_three_scale"}),
+        (16, "Note", "About this workflow", [0, 400],
          {"text": "The same pipeline as NPS Inpaint, one step per node (Yang et al. 2017, Fig. 2).\n\n"
-          "1. NPS Crop Window cuts a square window around the hole (2x its size; 512 px for the example).\n"
+          "1. NPS Crop Window cuts a square window around the hole (2x its size; 512 px for a 256 px hole).\n"
           "2. The window is shrunk to 128 and 256; the content network fills the hole at 128.\n"
-          "3. NPS Optimize Scale refines 128 -> 256 -> 512, each level starting from the up-sampled "
-          "previous one.\n4. NPS Stitch Window pastes the result into the original image.\n\n"
+          "3. NPS Optimize Scale refines 128 -> 256 -> window size, each level starting from the "
+          "up-sampled previous one.\n4. NPS Stitch Window pastes the result into the original image.\n\n"
           "Iterations (30/20/10) are kept small so a CPU run takes a few minutes; the paper uses 100 per level."}),
     ]
+    nodes.sort(key=lambda node: node[0])
     links = [
         (1, 0, 2, "image"), (1, 1, 2, "mask"),
         (2, 0, 3, "image"), (2, 1, 3, "mask"),
@@ -136,12 +137,12 @@ def three_scale_workflow():
         (6, 0, 15, "images"),
     ]
     groups = [
-        ("Window and pyramid", [720, -30, 340, 660]),
-        ("Scale 128", [1080, -30, 680, 480]),
-        ("Scale 256", [1770, -30, 650, 300]),
-        ("Scale 512 and stitch", [2430, -30, 1380, 480]),
+        ("Window, pyramid, models", [350, -80, 650, 650]),
+        ("Scale 128", [1040, -80, 660, 530]),
+        ("Scale 256", [350, 580, 350, 430]),
+        ("Scale = window", [720, 580, 350, 430]),
     ]
-    return nodes, links, groups
+    return nodes, links, groups, {"scale": 0.65, "offset": [60, 130]}
 
 
 def output_name(node_type: str, slot: int) -> str:
@@ -149,7 +150,7 @@ def output_name(node_type: str, slot: int) -> str:
     return names[slot] if names else NODE_SPECS[node_type]["outputs"][slot]
 
 
-def to_ui(nodes, links, groups) -> dict:
+def to_ui(nodes, links, groups, view) -> dict:
     """UI format (what the front end's Save writes): nodes, links, widgets_values in widget order."""
     types_by_id = {node_id: node_type for node_id, node_type, *_ in nodes}
     ui_links = []
@@ -193,7 +194,7 @@ def to_ui(nodes, links, groups) -> dict:
             for i, (title, box) in enumerate(groups, start=1)
         ],
         "config": {},
-        "extra": {"ds": {"scale": 0.7, "offset": [40, 60]}, "frontendVersion": FRONTEND_VERSION},
+        "extra": {"ds": view, "frontendVersion": FRONTEND_VERSION},
         "version": 0.4,
     }
 
@@ -231,8 +232,8 @@ def render() -> dict:
     """{relative path: JSON text} of every example file."""
     files = {}
     for name, build in WORKFLOWS.items():
-        nodes, links, groups = build()
-        files[f"{name}.json"] = json.dumps(to_ui(nodes, links, groups), indent=2) + "\n"
+        nodes, links, groups, view = build()
+        files[f"{name}.json"] = json.dumps(to_ui(nodes, links, groups, view), indent=2) + "\n"
         files[f"api/{name}.json"] = json.dumps(to_api(nodes, links), indent=2) + "\n"
     return files
 
