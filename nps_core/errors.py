@@ -12,3 +12,7 @@ class NPSInputError(ValueError):
 
 class NPSWeightsError(RuntimeError):
     """A weights file is missing, corrupt or has the wrong architecture; the message names the file."""
+
+
+class NPSOutOfMemoryError(MemoryError):
+    """The device ran out of memory; the message names the level size and what to lower."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import torch
 
 from . import defaults
-from .errors import NPSInputError
+from .errors import NPSInputError, NPSOutOfMemoryError
 from .inputs import as_bchw_image, broadcast_pair
 from .optimize import optimize_scale
 from .pyramid import downsample_image, downsample_mask, level_sizes, upsample_image
@@ -73,6 +73,17 @@ def check_masks(mask: torch.Tensor) -> torch.Tensor:
     return covered > 0
 
 
+MAX_WINDOW = 8192  # px; a larger window means a hole over ~4096 px: down-scale the image first
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for CUDA/MPS out-of-memory errors and CPU allocation failures."""
+    if isinstance(exc, getattr(torch, "OutOfMemoryError", ())):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
 def fill_window(
     win_image, win_mask, content_net, texture, alpha, beta, iterations, callback=None,
 ):
@@ -86,10 +97,19 @@ def fill_window(
             init = content_fill(content_net, image_l, mask_l)
         else:
             init = upsample_image(current, size)
-        current, report = optimize_scale(
-            image_l, mask_l, init, texture, alpha=alpha, beta=beta, iterations=iterations,
-            callback=callback, level=level, levels=len(sizes),
-        )
+        try:
+            current, report = optimize_scale(
+                image_l, mask_l, init, texture, alpha=alpha, beta=beta, iterations=iterations,
+                callback=callback, level=level, levels=len(sizes),
+            )
+        except (RuntimeError, MemoryError) as exc:
+            if not is_out_of_memory(exc):
+                raise
+            raise NPSOutOfMemoryError(
+                f"out of memory at pyramid level {level + 1}/{len(sizes)} ({size}x{size} px on "
+                f"{image_l.device}): use a smaller hole or image, fewer texture source patches "
+                f"(max_sources), or run on a device with more memory."
+            ) from exc
         reports.append(report)
     return current, reports
 
@@ -137,6 +157,11 @@ def inpaint(
     active = torch.nonzero(has_hole).flatten()
     img_a, mask_a = image[active], mask[active]
     window = plan_window(mask_a, scale=window_scale, min_size=min_window)
+    if window.size > MAX_WINDOW:
+        raise NPSInputError(
+            f"the hole needs a {window.size} px context window (limit {MAX_WINDOW}); down-scale the "
+            f"image or split the mask into smaller holes."
+        )
     win_image = crop_window(img_a.to(device), window)
     win_mask = crop_window(mask_a.to(device), window)
     filled, reports = fill_window(win_image, win_mask, model, texture, alpha, beta, iterations, callback)
