@@ -32,7 +32,7 @@ from ..errors import NPSInputError, NPSWeightsError
 from . import efficientnet_lite0 as _effnet
 from . import vgg19 as _vgg
 from .extractor import FeatureExtractor
-from .slim_vgg19 import save_slim_vgg19
+from .slim_file import save_slim_vgg19
 from .vgg19_weights import default_search_dirs, find_vgg19_weights, load_vgg19_conv_weights
 
 BACKBONES: tuple[str, ...] = ("vgg19", "efficientnet_lite0", "vgg19_random")
