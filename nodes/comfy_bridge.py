@@ -98,8 +98,7 @@ def mask_to_core(mask: torch.Tensor, size_hw: tuple[int, int], batch: int, thres
     """ComfyUI MASK (any size, soft, batch 1 or B) -> `[B,1,H,W]` in {0,1} on the compute device."""
     if not isinstance(mask, torch.Tensor):
         raise NPSInputError(f"mask: expected a MASK tensor, got {type(mask).__name__}. Connect a MASK output.")
-    prepared = core_inputs.prepare_mask(mask.to(compute_device()), size_hw, batch, threshold=threshold)
-    return prepared.to(compute_device())
+    return core_inputs.prepare_mask(mask.to(compute_device()), size_hw, batch, threshold=threshold)
 
 
 def image_from_core(image: torch.Tensor) -> torch.Tensor:

@@ -41,8 +41,8 @@ class NPSContentFill:
         core_image = comfy_bridge.image_to_core(image)
         batch, _, height, width = core_image.shape
         core_mask = comfy_bridge.mask_to_core(mask, (height, width), batch, defaults.THRESHOLD)
-        model = content_net.to(core_image.device)
-        return (comfy_bridge.image_from_core(content_fill(model, core_image, core_mask)),)
+        # content_fill runs on the network's device (the loader put it on ComfyUI's compute device).
+        return (comfy_bridge.image_from_core(content_fill(content_net, core_image, core_mask)),)
 
 
 NODES = {"NPSContentFill": (NPSContentFill, "NPS Content Fill")}

@@ -61,20 +61,24 @@ def make_mask(batch=1, size=128, top=40, left=48, height=32, width=40):
 
 @pytest.fixture(scope="module")
 def content_net():
-    return random_content_net(seed=0).eval()
+    with torch.inference_mode():
+        return random_content_net(seed=0).eval()
 
 
 @pytest.fixture(scope="module")
 def texture():
-    (settings,) = MAPPINGS["NPSTextureLoss"]().build("vgg19_random", "", "", 3, 2, "auto")
+    with torch.inference_mode():  # ComfyUI runs every node under inference mode
+        (settings,) = MAPPINGS["NPSTextureLoss"]().build("vgg19_random", "", "", 3, 2, "auto")
     return settings
 
 
 @pytest.fixture(autouse=True)
-def fresh_progress_state():
+def comfy_like_execution():
+    """Fresh progress/interrupt state, and inference mode around the test, as ComfyUI's executor has."""
     comfy.utils.ProgressBar.instances.clear()
     mm.clear_interrupt()
-    yield
+    with torch.inference_mode():
+        yield
     mm.clear_interrupt()
 
 

@@ -85,8 +85,9 @@ def run_api_workflow(prompt: dict, classes: dict) -> dict:
         outputs[node_id] = result
         return result
 
-    for node_id in prompt:
-        evaluate(node_id)
+    with torch.inference_mode():  # as ComfyUI's executor
+        for node_id in prompt:
+            evaluate(node_id)
     return outputs
 
 
