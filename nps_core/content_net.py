@@ -43,6 +43,13 @@ class ContentNetConfig:
     bottleneck:  width of the fully connected bottleneck
                  (`C_last*s*s -> bottleneck -> C_last*s*s`, s = size / 2**len(channels)).
     norm:        "batch" (BatchNorm after every hidden conv) or "none".
+    skips:       add each encoder stage's output to the decoder stage of the same resolution
+                 (additive U-Net skips; not in the paper, off by default). Lets a small training
+                 budget learn local continuation across thin holes.
+    residual:    predict a correction, in logit space, to the mean-filled input instead of the
+                 image itself: `out = sigmoid(logit(x_rgb) + decoder)`, with the last decoder
+                 layer zero-initialised so an untrained network returns the mean fill (not in the
+                 paper, off by default).
     """
 
     size: int = 128
@@ -50,6 +57,8 @@ class ContentNetConfig:
     channels: tuple[int, ...] = (64, 64, 128, 256, 512)
     bottleneck: int = 512
     norm: str = "batch"
+    skips: bool = False
+    residual: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
@@ -129,6 +138,9 @@ class ContentNet(nn.Module):
             dec.append(nn.ELU(inplace=True))
         dec.append(nn.ConvTranspose2d(widths[0], 3, 4, stride=2, padding=1))
         self.decoder = nn.Sequential(*dec)
+        if cfg.residual:
+            nn.init.zeros_(self.decoder[-1].weight)
+            nn.init.zeros_(self.decoder[-1].bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         cfg = self.config
@@ -137,10 +149,27 @@ class ContentNet(nn.Module):
                 f"ContentNet input has shape {tuple(x.shape)}; expected [B, {cfg.in_channels}, {cfg.size}, {cfg.size}]. "
                 "Use predict_content() for images of other sizes."
             )
-        h = self.encoder(x)
-        b = self.bottleneck(h).view(h.shape)
+        skips: list[torch.Tensor] = []
+        h = x
+        for layer in self.encoder:
+            h = layer(h)
+            if isinstance(layer, nn.ELU):
+                skips.append(h)
+        b = self.bottleneck(h).reshape(h.shape)
         h = self.bottleneck_act(b)
-        return torch.sigmoid(self.decoder(h))
+        if cfg.skips:
+            level = len(skips) - 2  # encoder stage whose resolution the next decoder stage reaches
+            for layer in self.decoder:
+                h = layer(h)
+                if isinstance(layer, nn.ELU):
+                    h = h + skips[level]
+                    level -= 1
+        else:
+            h = self.decoder(h)
+        if cfg.residual:
+            rgb = x[:, :3].clamp(0.01, 0.99)
+            h = h + torch.log(rgb / (1.0 - rgb))
+        return torch.sigmoid(h)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -197,3 +197,25 @@ def test_pt_file_loads_weights_only(tmp_path):
 
 def test_model_is_plain_module():
     assert isinstance(random_content_net(0, TINY), ContentNet)
+
+
+def test_skips_residual_variant_starts_at_mean_fill(tmp_path):
+    cfg = ContentNetConfig(size=32, channels=(8, 16, 16), bottleneck=32, skips=True, residual=True)
+    model = random_content_net(0, cfg)
+    image = torch.rand(2, 3, 32, 32) * 0.9 + 0.05
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[:, :, 8:24, 8:24] = 1
+    out = predict_content(model, image, mask)
+    assert torch.allclose(out, mean_fill(image, mask), atol=1e-5)
+    path = save_content_net(model, tmp_path / "v.safetensors", dtype=torch.float32)
+    assert load_content_net(path).config == cfg
+
+
+def test_skips_change_the_function():
+    base = ContentNetConfig(size=32, channels=(8, 16, 16), bottleneck=32)
+    a = random_content_net(0, base)
+    b = random_content_net(0, ContentNetConfig(size=32, channels=(8, 16, 16), bottleneck=32, skips=True))
+    assert a.state_dict().keys() == b.state_dict().keys()
+    x = torch.rand(1, 4, 32, 32)
+    with torch.no_grad():
+        assert not torch.allclose(a(x), b(x))

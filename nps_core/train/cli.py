@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channels", type=_int_tuple, default=d.channels, help="encoder widths, e.g. 64,64,128,256,512")
     p.add_argument("--bottleneck", type=int, default=d.bottleneck)
     p.add_argument("--norm", default=d.norm, choices=("batch", "none"))
+    p.add_argument("--skips", action="store_true", help="additive U-Net skips (see ContentNetConfig.skips)")
+    p.add_argument("--residual", action="store_true",
+                   help="predict a logit-space correction to the mean-filled input (see ContentNetConfig.residual)")
     p.add_argument("--disc-channels", type=_int_tuple, default=d.disc_channels)
     p.add_argument("--disc-downsample", type=int, default=d.disc_downsample,
                    help="the discriminator sees the window shrunk by this factor")
@@ -100,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = TrainSettings(
         data=args.data, val_data=args.val_data, run_dir=args.run_dir, device=args.device, size=args.size,
-        channels=args.channels, bottleneck=args.bottleneck, norm=args.norm, disc_channels=args.disc_channels, disc_downsample=args.disc_downsample,
+        channels=args.channels, bottleneck=args.bottleneck, norm=args.norm, skips=args.skips, residual=args.residual,
+        disc_channels=args.disc_channels, disc_downsample=args.disc_downsample,
         batch=args.batch, lr=args.lr, disc_lr=args.disc_lr, lam=args.lam, seed=args.seed,
         max_steps=args.max_steps, max_minutes=args.max_minutes, val_every=args.val_every,
         val_samples=args.val_samples, checkpoint_minutes=args.checkpoint_minutes, log_every=args.log_every,

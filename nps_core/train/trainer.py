@@ -19,6 +19,7 @@ import os
 import random
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -55,6 +56,8 @@ class TrainSettings:
     channels: tuple[int, ...] = (64, 64, 128, 256, 512)
     bottleneck: int = 512
     norm: str = "batch"
+    skips: bool = False
+    residual: bool = False
     disc_channels: tuple[int, ...] = (32, 64, 128, 256)
     disc_downsample: int = 2
     batch: int = 32
@@ -75,7 +78,8 @@ class TrainSettings:
     threads: int | None = None
 
     def content_config(self) -> ContentNetConfig:
-        return ContentNetConfig(size=self.size, channels=tuple(self.channels), bottleneck=self.bottleneck, norm=self.norm)
+        return ContentNetConfig(size=self.size, channels=tuple(self.channels), bottleneck=self.bottleneck,
+                                norm=self.norm, skips=self.skips, residual=self.residual)
 
 
 def log(msg: str) -> None:
@@ -192,10 +196,15 @@ class Trainer:
         log(f"resumed from {path} at step {self.step} (best val PSNR {self.best_psnr:.2f} dB)")
 
     # ------------------------------------------------------------------ one step
-    def train_step(self) -> dict[str, float]:
-        """One optimisation step of D then G on the batch of `self.step`; returns the losses."""
+    def make_batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The (images, masks) batch of `step` (CPU); a pure function of (seed, step)."""
+        return batch_for_step(self.photos, self.s.seed, step, self.s.batch, self.s.size)
+
+    def train_step(self, batch: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, float]:
+        """One optimisation step of D then G on the batch of `self.step` (pass it if already made);
+        returns the losses."""
         s = self.s
-        images, masks = batch_for_step(self.photos, s.seed, self.step, s.batch, s.size)
+        images, masks = batch if batch is not None else self.make_batch(self.step)
         images = images.to(self.device, non_blocking=True)
         masks = masks.to(self.device, non_blocking=True)
         x, _ = prepare_input(images, masks, s.size)
@@ -283,9 +292,13 @@ class Trainer:
         log(f"content net {self.model.config} ({count_parameters(self.model) / 1e6:.2f} M params), "
             f"D {count_parameters(self.disc) / 1e6:.2f} M params, {len(self.photos)} train photos, "
             f"val {0 if self.val_set is None else self.val_set[0].shape[0]} samples, device {self.device}")
+        pool = ThreadPoolExecutor(max_workers=1)  # makes the next batch while this step computes
+        upcoming = pool.submit(self.make_batch, self.step)
         while self.step < s.max_steps and (time.time() - start) < s.max_minutes * 60 and not stop_flag():
             t0 = time.time()
-            losses = self.train_step()
+            batch = upcoming.result()
+            upcoming = pool.submit(self.make_batch, self.step + 1)
+            losses = self.train_step(batch)
             self.train_seconds += time.time() - t0
             window_n += s.batch
             if not all(math.isfinite(v) for v in losses.values()):
@@ -301,6 +314,7 @@ class Trainer:
                 self.save_checkpoint()
                 last_ckpt = time.time()
                 log(f"checkpoint saved at step {self.step}")
+        pool.shutdown(wait=True, cancel_futures=True)
         self.save_checkpoint()
         log(f"stopped at step {self.step}; checkpoint {self.checkpoint_path()}")
 
