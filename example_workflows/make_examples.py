@@ -21,6 +21,7 @@ NODE_SPECS = {
     "LoadImage": {"widgets": ["image", "upload"], "inputs": [], "outputs": ["IMAGE", "MASK"], "size": [340, 360]},
     "SaveImage": {"widgets": ["filename_prefix"], "inputs": [("images", "IMAGE")], "outputs": [], "size": [380, 420]},
     "PreviewImage": {"widgets": [], "inputs": [("images", "IMAGE")], "outputs": [], "size": [280, 280]},
+    "PreviewAny": {"widgets": [], "inputs": [("source", "*")], "outputs": [], "size": [300, 200]},
     "Note": {"widgets": ["text"], "inputs": [], "outputs": [], "size": [340, 300]},
     "NPSInpaint": {
         "widgets": ["alpha", "beta", "iterations", "threshold", "feather", "seed", "control_after_generate"],
@@ -113,6 +114,7 @@ def three_scale_workflow():
         (12, "NPSOptimizeScale", "NPS Optimize @window (10 it)", [740, 790], {**it, "iterations": 10}),
         (13, "NPSStitchWindow", None, [1110, 660], {"feather": 0}),
         (14, "SaveImage", None, [1450, 660], {"filename_prefix": "nps_three_scale"}),
+        (17, "PreviewAny", "Loss report (last scale)", [1110, 840], {}),
         (16, "Note", "About this workflow", [0, 400],
          {"text": "The same pipeline as NPS Inpaint, one step per node (Yang et al. 2017, Fig. 2).\n\n"
           "1. NPS Crop Window cuts a square window around the hole (2x its size; 512 px for a 256 px hole).\n"
@@ -135,6 +137,7 @@ def three_scale_workflow():
         (1, 0, 13, "image"), (1, 1, 13, "mask"), (12, 0, 13, "result"), (2, 2, 13, "window"),
         (13, 0, 14, "images"),
         (6, 0, 15, "images"),
+        (12, 1, 17, "source"),
     ]
     groups = [
         ("Window, pyramid, models", [350, -80, 650, 650]),

@@ -32,7 +32,9 @@ API_DIR = os.path.join(WORKFLOW_DIR, "api")
 UI_FILES = sorted(f for f in os.listdir(WORKFLOW_DIR) if f.endswith(".json"))
 API_FILES = sorted(f for f in os.listdir(API_DIR) if f.endswith(".json"))
 FRONTEND_ONLY = {"Note", "MarkdownNote"}
-CORE_WIDGETS = {"LoadImage": ["image", "upload"], "SaveImage": ["filename_prefix"], "PreviewImage": []}
+CORE_WIDGETS = {"LoadImage": ["image", "upload"], "SaveImage": ["filename_prefix"], "PreviewImage": [], "PreviewAny": []}
+CORE_SOCKETS = {"LoadImage": {}, "SaveImage": {"images": "IMAGE"}, "PreviewImage": {"images": "IMAGE"},
+                "PreviewAny": {"source": "*"}}
 TEST_CONTENT_NET = "test_random_content.safetensors"
 SIZE, HOLE = 256, (96, 80, 64, 96)  # image side; hole top, left, height, width
 
@@ -64,6 +66,15 @@ class SaveImage:
 class PreviewImage(SaveImage):
     def save_images(self, images, filename_prefix="preview"):
         return {"ui": {"images": []}}
+
+
+class PreviewAny:
+    FUNCTION = "main"
+    shown: list = []
+
+    def main(self, source=None):
+        PreviewAny.shown.append(source)
+        return {"ui": {"text": (str(source),)}}
 
 
 def run_api_workflow(prompt: dict, classes: dict) -> dict:
@@ -117,6 +128,7 @@ def classes(example_dir):
         "LoadImage": load_image_standin(example_dir),
         "SaveImage": SaveImage,
         "PreviewImage": PreviewImage,
+        "PreviewAny": PreviewAny,
     }
 
 
@@ -165,7 +177,9 @@ def test_api_workflow_runs_and_fills_only_the_hole(name, classes, example_dir):
         prompt = json.load(handle)
     assert all(node["class_type"] in classes for node in prompt.values())
     SaveImage.saved.clear()
+    PreviewAny.shown.clear()
     run_api_workflow(patch_for_test(prompt), classes)
+    assert all(isinstance(text, str) and text for text in PreviewAny.shown), "empty loss report"
     assert len(SaveImage.saved) == 1
     _prefix, result = SaveImage.saved[0]
     image, mask = classes["LoadImage"]().load_image("nps_example.png")
@@ -197,8 +211,8 @@ def widget_names(node_type: str) -> list[str]:
 
 
 def socket_types(node_type: str) -> dict:
-    if node_type in CORE_WIDGETS:
-        return {"images": "IMAGE"} if node_type != "LoadImage" else {}
+    if node_type in CORE_SOCKETS:
+        return CORE_SOCKETS[node_type]
     spec = nodes.NODE_CLASS_MAPPINGS[node_type].INPUT_TYPES()
     return {name: d[0] for s in ("required", "optional") for name, d in spec.get(s, {}).items()
             if isinstance(d[0], str) and d[0] not in ("INT", "FLOAT", "STRING", "BOOLEAN")}
@@ -239,7 +253,7 @@ def test_ui_workflow_matches_the_nodes(name):
     for link_id, src, src_slot, dst, dst_slot, kind in workflow["links"]:
         assert output_types(by_id[src]["type"])[src_slot] == kind, f"link {link_id} source type"
         target = by_id[dst]["inputs"][dst_slot]
-        assert target["type"] == kind and target["link"] == link_id, f"link {link_id} target"
+        assert target["type"] in (kind, "*") and target["link"] == link_id, f"link {link_id} target"
         assert link_id in (by_id[src]["outputs"][src_slot]["links"] or [])
     required_sockets = {
         node["id"]: [n for n, d in nodes.NODE_CLASS_MAPPINGS[node["type"]].INPUT_TYPES()["required"].items()
