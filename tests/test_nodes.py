@@ -342,8 +342,9 @@ def test_inpaint_empty_mask_returns_image_unchanged(content_net, texture):
         (torch.full((1, 64, 64, 3), float("nan")), torch.ones(1, 64, 64), "NaN"),
         (torch.rand(64, 64), torch.ones(1, 64, 64), r"\[B,H,W,3\]"),
         (torch.rand(1, 64, 64, 3), torch.ones(1, 2, 3, 64, 64), "mask"),
+        (torch.rand(1, 64, 64, 3), torch.ones(1, 64, 64), "whole image"),
     ],
-    ids=["mismatched-batch", "nan-image", "image-shape", "mask-shape"],
+    ids=["mismatched-batch", "nan-image", "image-shape", "mask-shape", "full-mask"],
 )
 def test_inpaint_bad_inputs_raise_clear_errors(image, mask, match, content_net, texture):
     with pytest.raises(NPSInputError, match=match):
