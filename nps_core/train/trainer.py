@@ -249,10 +249,32 @@ class Trainer:
 
     # ------------------------------------------------------------------ validation / export
     @torch.no_grad()
+    def recalibrate_batchnorm(self, batches: int = 8) -> None:
+        """Recompute BatchNorm running statistics as exact averages over `batches` fixed training
+        batches at the current weights (the momentum averages lag far behind early in training and
+        make eval-mode predictions much worse than train-mode ones). Does not touch the weights."""
+        norms = [m for m in self.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        if not norms:
+            return
+        saved = [m.momentum for m in norms]
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average
+        self.model.train()
+        for i in range(batches):
+            images, masks = batch_for_step(self.photos, self.s.seed + 7919, i, self.s.batch, self.s.size)
+            x, _ = prepare_input(images.to(self.device), masks.to(self.device), self.s.size)
+            self.model(x.contiguous(memory_format=torch.channels_last))
+        for m, momentum in zip(norms, saved):
+            m.momentum = momentum
+
+    @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        """Hole L1/L2/PSNR of the model (eval mode) and of mean-fill on the fixed validation set."""
+        """Hole L1/L2/PSNR of the model (eval mode, after `recalibrate_batchnorm`) on the fixed
+        validation set."""
         if self.val_set is None:
             return {}
+        self.recalibrate_batchnorm()
         self.model.eval()
         imgs, masks = self.val_set
         totals: dict[str, list[torch.Tensor]] = {"l1": [], "l2": [], "psnr": []}
