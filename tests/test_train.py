@@ -179,3 +179,10 @@ def test_cli_train_resume_and_export(data_dirs, tmp_path):
     assert load_content_net(out).config.channels == (8, 16)
     assert train_main(["--run-dir", str(run), "--export", str(tmp_path / "best.safetensors")]) == 0
     assert load_content_net(tmp_path / "best.safetensors").config.size == 32
+
+
+def test_learning_rate_decay_schedule(data_dirs, tmp_path):
+    t = Trainer(_settings(data_dirs, tmp_path / "lr", decay_from=10, decay_to=20))
+    assert t.lr_factor(5) == 1.0 and t.lr_factor(10) == 1.0
+    assert abs(t.lr_factor(15) - 0.55) < 1e-9
+    assert abs(t.lr_factor(20) - 0.1) < 1e-9 and abs(t.lr_factor(99) - 0.1) < 1e-9

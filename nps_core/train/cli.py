@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--disc-lr", type=float, default=d.disc_lr)
     p.add_argument("--lam", type=float, default=d.lam, help="weight of hole L2; 1-lam weights the adversarial loss")
     p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--decay-from", type=int, default=None, help="step where linear learning-rate decay starts")
+    p.add_argument("--decay-to", type=int, default=None, help="step where the learning rate reaches 10%%")
     p.add_argument("--max-steps", type=int, default=d.max_steps)
     p.add_argument("--max-minutes", type=float, default=d.max_minutes)
     p.add_argument("--val-every", type=int, default=d.val_every, help="validate every N steps")
@@ -105,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         data=args.data, val_data=args.val_data, run_dir=args.run_dir, device=args.device, size=args.size,
         channels=args.channels, bottleneck=args.bottleneck, norm=args.norm, skips=args.skips, residual=args.residual,
         disc_channels=args.disc_channels, disc_downsample=args.disc_downsample,
-        batch=args.batch, lr=args.lr, disc_lr=args.disc_lr, lam=args.lam, seed=args.seed,
+        batch=args.batch, lr=args.lr, disc_lr=args.disc_lr, lam=args.lam, seed=args.seed, decay_from=args.decay_from, decay_to=args.decay_to,
         max_steps=args.max_steps, max_minutes=args.max_minutes, val_every=args.val_every,
         val_samples=args.val_samples, checkpoint_minutes=args.checkpoint_minutes, log_every=args.log_every,
         cache_side=args.cache_side, max_images=args.max_images, init=args.init,

@@ -65,6 +65,8 @@ class TrainSettings:
     disc_lr: float = 2e-4
     lam: float = 0.999
     seed: int = 0
+    decay_from: int | None = None
+    decay_to: int | None = None
     max_steps: int = 10**9
     max_minutes: float = 1e9
     val_every: int = 200
@@ -200,11 +202,23 @@ class Trainer:
         """The (images, masks) batch of `step` (CPU); a pure function of (seed, step)."""
         return batch_for_step(self.photos, self.s.seed, step, self.s.batch, self.s.size)
 
+    def lr_factor(self, step: int) -> float:
+        """Learning-rate multiplier of `step`: 1 until decay_from, then linear down to 0.1 at decay_to."""
+        a, b = self.s.decay_from, self.s.decay_to
+        if a is None or b is None or step <= a:
+            return 1.0
+        return 1.0 - 0.9 * min(1.0, (step - a) / max(1, b - a))
+
     def train_step(self, batch: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, float]:
         """One optimisation step of D then G on the batch of `self.step` (pass it if already made);
         returns the losses."""
         s = self.s
         images, masks = batch if batch is not None else self.make_batch(self.step)
+        factor = self.lr_factor(self.step)
+        for group in self.opt_g.param_groups:
+            group["lr"] = s.lr * factor
+        for group in self.opt_d.param_groups:
+            group["lr"] = s.disc_lr * factor
         images = images.to(self.device, non_blocking=True)
         masks = masks.to(self.device, non_blocking=True)
         x, _ = prepare_input(images, masks, s.size)
@@ -329,7 +343,7 @@ class Trainer:
                 rate = window_n / max(time.time() - window_t, 1e-9)
                 window_t, window_n = time.time(), 0
                 log(f"step {self.step} rec {losses['rec']:.4f} adv {losses['adv']:.3f} D {losses['d']:.3f} "
-                    f"| {rate:.1f} samples/s")
+                    f"lr x{self.lr_factor(self.step - 1):.2f} | {rate:.1f} samples/s")
             if self.val_set is not None and self.step % s.val_every == 0:
                 self._validate_and_export()
             if time.time() - last_ckpt > s.checkpoint_minutes * 60:
