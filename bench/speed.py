@@ -112,7 +112,8 @@ class _Side:
         self.beta = defaults.BETA if opts["beta"] is None else opts["beta"]
         self.iterations = opts["iterations"]
         overrides = opts.get("product", {}) if side == "product" else {}
-        kwargs = {k: v for k, v in overrides.items() if k in ("refresh_every", "max_sources", "crop")}
+        kwargs = {k: v for k, v in overrides.items()
+                  if k in ("refresh_every", "max_sources", "crop", "adaptive_refresh")}
         if opts.get("precision") and side == "product":
             kwargs["precision"] = opts["precision"]
         self.texture = make_texture_settings(opts["backbone"], device=self.device, **kwargs)
@@ -361,6 +362,10 @@ def main(argv=None):
     p.add_argument("--max-sources", type=int, default=None)
     p.add_argument("--tolerance-change", type=float, default=None)
     p.add_argument("--no-crop", action="store_true")
+    p.add_argument("--no-adaptive-refresh", action="store_true")
+    p.add_argument("--omp-wait-policy", default="PASSIVE",
+                   help="OMP_WAIT_POLICY for the workers (PASSIVE: on a shared 2-core machine spinning "
+                        "OpenMP threads cost 3-4x more CPU; '' keeps the environment's)")
     p.add_argument("--no-reference", action="store_true")
     p.add_argument("--reference-scaling", action="store_true", help="run the reference in scaling mode too")
     p.add_argument("--ways", action="store_true",
@@ -377,6 +382,10 @@ def main(argv=None):
         product["tolerance_change"] = a.tolerance_change
     if a.no_crop:
         product["crop"] = False
+    if a.no_adaptive_refresh:
+        product["adaptive_refresh"] = False
+    if a.omp_wait_policy:
+        os.environ["OMP_WAIT_POLICY"] = a.omp_wait_policy  # inherited by the spawned workers
     opts = dict(backbone=a.backbone, iterations=a.iterations, device=a.device, threads=a.threads,
                 precision=a.precision, content_net=a.content_net, alpha=a.alpha, beta=a.beta, seed=a.seed,
                 product=product)
@@ -396,7 +405,8 @@ def main(argv=None):
             spec = dict(size=size, hole=size // 2)
             results.append(run_config(f"scale-{size}", spec, opts, a.reference_scaling))
     meta = {"python": sys.version.split()[0], "platform": platform.platform(), "cpu_count": os.cpu_count(),
-            "argv": sys.argv[1:], "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            "argv": sys.argv[1:], "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+            "threads": a.threads, "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     try:
         import torch
 
@@ -432,7 +442,8 @@ WAYS = [
     ("refresh_every=1", {"product": {"refresh_every": 1}}),
     ("no crop", {"product": {"crop": False}}),
     ("max_sources=all", {"product": {"max_sources": 0}}),
-    ("fp32", {"precision": "fp32"}),
+    ("bf16 extractor+matching", {"precision": "bf16"}),
+    ("adaptive_refresh off", {"product": {"adaptive_refresh": False}}),
     ("no early stop", {"product": {"tolerance_change": 0.0}}),
 ]
 

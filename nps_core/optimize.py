@@ -7,6 +7,11 @@ Unknowns are the hole pixels only; known pixels are fixed. The objective is
 with c the content-network fill (coarsest level) or the up-sampled previous level, minimised by
 L-BFGS. One "iteration" here is one evaluation of E and its gradient (L-BFGS without line search
 takes one per step), so progress bars and budgets count real work.
+
+Early stop: after at least `_MIN_EVALUATIONS` evaluations, the level ends when the best objective of
+the last `window` evaluations (window = 2 x the texture refresh interval, at least 10) improved on
+the best before them by less than `tolerance_change` (relative). The window spans match refreshes,
+so a plateau between two refreshes does not stop it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,21 @@ from .errors import NPSInputError
 from .losses import content_loss, tv_loss
 from .progress import ProgressEvent
 from .texture import LevelTexture, TextureSettings
+
+_MIN_EVALUATIONS = 20
+
+
+class _Converged(Exception):
+    """Raised inside the L-BFGS closure to end the level early (the evaluated point is kept)."""
+
+
+def converged(history: list, window: int, tolerance: float) -> bool:
+    """True when min(history[-window:]) improved on min(history[:-window]) by < tolerance (relative)."""
+    if tolerance <= 0 or len(history) < max(_MIN_EVALUATIONS, window + 1):
+        return False
+    before = min(history[:-window])
+    recent = min(history[-window:])
+    return before - recent < tolerance * max(abs(recent), 1e-12)
 
 
 @dataclass
@@ -109,11 +129,15 @@ def optimize_scale(
                 total = total + alpha * terms["texture"]
             return x, terms, total
 
+        # torch's own tolerance_change is absolute (in units of the scaled objective below), so it is
+        # kept tiny; the relative early stop is `converged()`.
         optimizer = torch.optim.LBFGS(
             [variables], lr=1.0, max_iter=iterations, max_eval=iterations,
-            tolerance_grad=0.0, tolerance_change=tolerance_change,
+            tolerance_grad=0.0, tolerance_change=1e-12,
             history_size=history_size, line_search_fn=None,
         )
+        window = max(10, 2 * texture.refresh_every) if level_texture is not None else 10
+        history = []
 
         # The terms are means; L-BFGS sees their sum over hole values so that gradients are O(1) per
         # pixel and its step/change tolerances are in pixel units whatever the hole size.
@@ -132,9 +156,16 @@ def optimize_scale(
             if callback is not None:
                 callback(ProgressEvent(level, levels, report.iterations, iterations, values,
                                        x.detach().clamp(0, 1)))
+            history.append(values["total"])
+            if converged(history, window, tolerance_change):
+                raise _Converged
             return total * scale
 
-        optimizer.step(closure)
+        try:
+            optimizer.step(closure)
+        except _Converged:
+            report.notes.append(f"converged after {report.iterations} of {iterations} iterations "
+                                f"(relative change < {tolerance_change:g} over {window})")
         result = base.masked_scatter(hole3, variables.detach()).clamp(0, 1)
     report.seconds = time.perf_counter() - started
     return result.to(out_device), report

@@ -136,3 +136,53 @@ def test_bad_inputs_name_the_problem(random_texture, content_net):
         inpaint(striped_image(64, batch=3), torch.zeros(2, 64, 64), content_net=content_net, texture=random_texture)
     with pytest.raises(NPSInputError, match="init"):
         optimize_scale(img, square_mask(64), striped_image(32), random_texture)
+
+
+def test_texture_precision_settings_and_errors(random_texture):
+    import dataclasses
+
+    from nps_core.texture import TextureSettings
+
+    img = striped_image(128)
+    mask = square_mask(128, 40, 40, 48)
+    fp32 = dataclasses.replace(random_texture, precision="fp32")
+    bf16 = dataclasses.replace(random_texture, precision="bf16")
+    assert fp32.match_dtype == torch.float32 and bf16.compute_dtype == torch.bfloat16
+    a = LevelTexture.build(fp32, img, mask).loss(img)
+    b = LevelTexture.build(bf16, img, mask).loss(img)
+    assert a.dtype == b.dtype == torch.float32
+    assert abs(float(a) - float(b)) <= 0.05 * float(a)
+    with pytest.raises(NPSInputError, match="precision"):
+        TextureSettings(extractor=random_texture.extractor, layer_weights=(1.0, 1.0), precision="fp8")
+    with pytest.raises(NPSInputError, match="CUDA"):
+        _ = dataclasses.replace(random_texture, precision="fp16").compute_dtype
+
+
+def test_adaptive_refresh_skips_rematching_when_matches_stay(random_texture):
+    import dataclasses
+
+    img = striped_image(128)
+    mask = square_mask(128, 40, 40, 48)
+    fixed = LevelTexture.build(dataclasses.replace(random_texture, refresh_every=2, adaptive_refresh=False), img, mask)
+    adaptive = LevelTexture.build(dataclasses.replace(random_texture, refresh_every=2), img, mask)
+    for _ in range(12):  # same image every time: matches never change
+        la, lb = fixed.loss(img), adaptive.loss(img)
+        assert torch.allclose(la, lb)
+    n_fixed = sum(st.refreshes for st in fixed.states[0] if st is not None)
+    n_adaptive = sum(st.refreshes for st in adaptive.states[0] if st is not None)
+    assert n_adaptive < n_fixed
+    assert all(st.interval <= 8 for st in adaptive.states[0] if st is not None)
+
+
+def test_early_stop_on_relative_tolerance(random_texture):
+    from nps_core.optimize import converged
+
+    assert not converged([1.0] * 5, 10, 1e-3)              # too few evaluations
+    assert converged([2.0] + [1.0] * 30, 10, 1e-3)          # flat for the last window
+    assert not converged([float(30 - i) for i in range(31)], 10, 1e-3)  # still falling
+    assert not converged([1.0] * 40, 10, 0.0)               # tolerance 0 = never
+    img = striped_image(128)
+    mask = square_mask(128, 40, 40, 48)
+    _, report = optimize_scale(img, mask, img, random_texture, alpha=1.0, beta=0.1, iterations=60,
+                               tolerance_change=0.5)
+    assert 20 <= report.iterations < 60 and any("converged" in n for n in report.notes)
