@@ -30,6 +30,7 @@ CONFIG_METADATA_KEY = "nps_content_net_config"
 FORMAT_METADATA_KEY = "format"
 FORMAT_NAME = "nps-inpaint content_net v1"
 _NORMS = ("batch", "none")
+_RESIDUAL_BASES = ("mean", "smooth")
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,13 @@ class ContentNetConfig:
     skips:       add each encoder stage's output to the decoder stage of the same resolution
                  (additive U-Net skips; not in the paper, off by default). Lets a small training
                  budget learn local continuation across thin holes.
-    residual:    predict a correction, in logit space, to the mean-filled input instead of the
-                 image itself: `out = sigmoid(logit(x_rgb) + decoder)`, with the last decoder
-                 layer zero-initialised so an untrained network returns the mean fill (not in the
+    residual:    predict a correction, in logit space, to a base fill instead of the image
+                 itself: `out = sigmoid(logit(base) + decoder)`, with the last decoder layer
+                 zero-initialised so an untrained network returns the base fill (not in the
                  paper, off by default).
+    residual_base: the base fill of `residual`: "mean" (the mean-filled input itself) or
+                 "smooth" (`smooth_fill`: push-pull diffusion of the known pixels into the hole,
+                 computed inside forward from the input's RGB and mask channels).
     """
 
     size: int = 128
@@ -59,6 +63,7 @@ class ContentNetConfig:
     norm: str = "batch"
     skips: bool = False
     residual: bool = False
+    residual_base: str = "mean"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
@@ -73,6 +78,8 @@ class ContentNetConfig:
             raise NPSInputError(f"ContentNetConfig.in_channels={self.in_channels}: only 4 (RGB + mask) is supported.")
         if self.bottleneck <= 0:
             raise NPSInputError(f"ContentNetConfig.bottleneck={self.bottleneck}: must be positive.")
+        if self.residual_base not in _RESIDUAL_BASES:
+            raise NPSInputError(f"ContentNetConfig.residual_base={self.residual_base!r}: use one of {_RESIDUAL_BASES}.")
         if self.norm not in _NORMS:
             raise NPSInputError(f"ContentNetConfig.norm={self.norm!r}: use one of {_NORMS}.")
 
@@ -167,7 +174,8 @@ class ContentNet(nn.Module):
         else:
             h = self.decoder(h)
         if cfg.residual:
-            rgb = x[:, :3].clamp(0.01, 0.99)
+            rgb = x[:, :3] if cfg.residual_base == "mean" else smooth_fill(x[:, :3], x[:, 3:])
+            rgb = rgb.clamp(0.01, 0.99)
             h = h + torch.log(rgb / (1.0 - rgb))
         return torch.sigmoid(h)
 
@@ -381,6 +389,31 @@ def mean_fill(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     _check_image_mask(image, mask, "mean_fill")
     hole = mask > 0.5
     return torch.where(hole, known_mean_colour(image, mask), image)
+
+
+def smooth_fill(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Fill the hole by push-pull diffusion of the known pixels (a fast, smooth, Telea-like fill).
+
+    image `[B, 3, H, W]`, mask `[B, 1, H, W]` (> 0.5 = hole), any device/float dtype. Known pixels
+    and their coverage are averaged down a 2x pyramid to 1x1 (pull), then the hole is filled
+    from coarse to fine, each level blending its own estimate with the upsampled coarser one by
+    the fraction of known pixels it covers (push). Known pixels are returned unchanged; images
+    with no known pixel get 0.5 grey. Returns `[B, 3, H, W]`, same device and dtype.
+    """
+    hole = (mask > 0.5).to(image.dtype)
+    known = 1.0 - hole
+    levels = [(image * known, known)]
+    colour, weight = levels[0]
+    while min(colour.shape[-2:]) > 1:
+        colour = F.avg_pool2d(colour, 2, ceil_mode=True)
+        weight = F.avg_pool2d(weight, 2, ceil_mode=True)
+        levels.append((colour, weight))
+    colour, weight = levels[-1]
+    fill = torch.where(weight > 0, colour / weight.clamp_min(1e-6), torch.full_like(colour, 0.5))
+    for colour, weight in reversed(levels[:-1]):
+        coarse = F.interpolate(fill, size=colour.shape[-2:], mode="bilinear", align_corners=False)
+        fill = weight * (colour / weight.clamp_min(1e-6)) + (1.0 - weight) * coarse
+    return image * known + fill * hole
 
 
 def _resize_image(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -219,3 +219,33 @@ def test_skips_change_the_function():
     x = torch.rand(1, 4, 32, 32)
     with torch.no_grad():
         assert not torch.allclose(a(x), b(x))
+
+
+def test_smooth_fill_keeps_known_and_interpolates():
+    from nps_core.content_net import smooth_fill
+
+    image = torch.zeros(1, 3, 16, 16)
+    image[..., :8] = 1.0  # left half white, right half black
+    mask = torch.zeros(1, 1, 16, 16)
+    mask[..., 4:12, 6:10] = 1
+    out = smooth_fill(image, mask)
+    assert torch.equal(out * (1 - mask), image * (1 - mask))
+    assert out.min() >= 0 and out.max() <= 1
+    row = out[0, 0, 8, 6:10]
+    assert row[0] > row[-1]  # brighter next to the white side
+    assert torch.allclose(smooth_fill(image, torch.ones(1, 1, 16, 16)), torch.full_like(image, 0.5))
+
+
+def test_smooth_residual_variant_starts_at_smooth_fill():
+    from nps_core.content_net import smooth_fill
+
+    cfg = ContentNetConfig(size=32, channels=(8, 16, 16), bottleneck=32, skips=True, residual=True,
+                           residual_base="smooth")
+    model = random_content_net(0, cfg)
+    image = torch.rand(1, 3, 32, 32) * 0.9 + 0.05
+    mask = torch.zeros(1, 1, 32, 32)
+    mask[..., 4:20, 10:30] = 1
+    expected = smooth_fill(mean_fill(image, mask), mask)
+    assert torch.allclose(predict_content(model, image, mask), expected, atol=1e-5)
+    with pytest.raises(NPSInputError, match="residual_base"):
+        ContentNetConfig(residual_base="telea")

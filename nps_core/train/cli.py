@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skips", action="store_true", help="additive U-Net skips (see ContentNetConfig.skips)")
     p.add_argument("--residual", action="store_true",
                    help="predict a logit-space correction to the mean-filled input (see ContentNetConfig.residual)")
+    p.add_argument("--residual-base", default="mean", choices=("mean", "smooth"),
+                   help="base fill that --residual corrects (see ContentNetConfig.residual_base)")
+    p.add_argument("--init-zero-output", action="store_true",
+                   help="after warm-starting, zero the last decoder layer (residual nets then start at their base fill)")
     p.add_argument("--disc-channels", type=_int_tuple, default=d.disc_channels)
     p.add_argument("--disc-downsample", type=int, default=d.disc_downsample,
                    help="the discriminator sees the window shrunk by this factor")
@@ -106,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = TrainSettings(
         data=args.data, val_data=args.val_data, run_dir=args.run_dir, device=args.device, size=args.size,
         channels=args.channels, bottleneck=args.bottleneck, norm=args.norm, skips=args.skips, residual=args.residual,
+        residual_base=args.residual_base, init_zero_output=args.init_zero_output,
         disc_channels=args.disc_channels, disc_downsample=args.disc_downsample,
         batch=args.batch, lr=args.lr, disc_lr=args.disc_lr, lam=args.lam, seed=args.seed, decay_from=args.decay_from, decay_to=args.decay_to,
         max_steps=args.max_steps, max_minutes=args.max_minutes, val_every=args.val_every,

@@ -58,6 +58,8 @@ class TrainSettings:
     norm: str = "batch"
     skips: bool = False
     residual: bool = False
+    residual_base: str = "mean"
+    init_zero_output: bool = False
     disc_channels: tuple[int, ...] = (32, 64, 128, 256)
     disc_downsample: int = 2
     batch: int = 32
@@ -81,7 +83,8 @@ class TrainSettings:
 
     def content_config(self) -> ContentNetConfig:
         return ContentNetConfig(size=self.size, channels=tuple(self.channels), bottleneck=self.bottleneck,
-                                norm=self.norm, skips=self.skips, residual=self.residual)
+                                norm=self.norm, skips=self.skips, residual=self.residual,
+                                residual_base=self.residual_base)
 
 
 def log(msg: str) -> None:
@@ -125,7 +128,10 @@ class Trainer:
 
     # ------------------------------------------------------------------ init / checkpoints
     def warm_start(self, path: str | Path) -> bool:
-        """Copy weights from an exported content-net file if it is trained and has our architecture."""
+        """Copy weights from an exported content-net file if it is trained and its tensors have our
+        shapes (the skips/residual flags may differ: the weights are then a starting point for a
+        related function). With `init_zero_output` the last decoder layer is zeroed afterwards, so
+        a residual network starts exactly at its base fill."""
         path = Path(path)
         if not path.is_file():
             return False
@@ -138,11 +144,18 @@ class Trainer:
         except NPSWeightsError as exc:
             log(f"not warm-starting from {path}: {exc}")
             return False
-        if src.config != self.model.config:
+        ours = self.model.state_dict()
+        theirs = src.state_dict()
+        if ours.keys() != theirs.keys() or any(ours[k].shape != theirs[k].shape for k in ours):
             log(f"not warm-starting from {path}: architecture {src.config} differs from {self.model.config}")
             return False
-        self.model.load_state_dict(src.state_dict())
-        log(f"warm-started the content network from {path}")
+        self.model.load_state_dict(theirs)
+        if self.s.init_zero_output:
+            with torch.no_grad():
+                self.model.decoder[-1].weight.zero_()
+                self.model.decoder[-1].bias.zero_()
+        log(f"warm-started the content network from {path} ({src.config})"
+            + ("; last decoder layer zeroed" if self.s.init_zero_output else ""))
         return True
 
     def checkpoint_path(self) -> Path:
