@@ -1,8 +1,8 @@
 """ALPHA/BETA sweep for nps_core/defaults.py on images that are NOT in the evaluation set.
 
 Images: the content network's held-out split /root/nps-data/photos/val (never trained on, never
-evaluated on). Each photo gives three 256-px cases: the whole (square-cropped) photo with a centred
-128 px hole, and a zoomed 256 crop of its centre with a `rect` and a `strokes` mask (eval_set
+evaluated on). Each photo gives three cases of --size px (256 for the sweep, 512 to confirm): the whole
+(square-cropped) photo with a centred hole of half the side, and a 2x zoomed crop of its centre with a `rect` and a `strokes` mask (eval_set
 families at 256 px). Backbone efficientnet_lite0, short runs (--iterations, default 50 per level).
 Prints per setting the mean hole PSNR, its difference to the content-only fill, the sharpness ratio,
 L1 and time; writes every row to --out (JSON lines).
@@ -29,7 +29,7 @@ from eval_set import make_mask, mask_seed  # noqa: E402
 from metrics import all_metrics  # noqa: E402
 
 
-def load_cases(pattern, limit):
+def load_cases(pattern, limit, size=256):
     from PIL import Image
 
     cases = []
@@ -38,14 +38,15 @@ def load_cases(pattern, limit):
         w, h = im.size
         s = min(w, h)
         im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
-        whole = np.asarray(im.resize((256, 256), Image.LANCZOS), dtype=np.float32) / 255
-        zoom = np.asarray(im.resize((512, 512), Image.LANCZOS), dtype=np.float32)[128:384, 128:384] / 255
+        q = size // 4
+        whole = np.asarray(im.resize((size, size), Image.LANCZOS), dtype=np.float32) / 255
+        zoom = np.asarray(im.resize((2 * size, 2 * size), Image.LANCZOS), dtype=np.float32)[2 * q:6 * q, 2 * q:6 * q] / 255
         name = Path(path).stem.split("__")[-1]
-        c = np.zeros((256, 256), bool)
-        c[64:192, 64:192] = True
+        c = np.zeros((size, size), bool)
+        c[q:3 * q, q:3 * q] = True
         cases.append((name + "/centre", whole, c))
         for fam in ("rect", "strokes"):
-            cases.append((f"{name}/{fam}", zoom, make_mask(fam, 256, mask_seed(fam, "calib/" + name))))
+            cases.append((f"{name}/{fam}", zoom, make_mask(fam, size, mask_seed(fam, "calib/" + name))))
     return cases
 
 
@@ -69,6 +70,7 @@ def main(argv=None):
     ap.add_argument("--alphas", default="0,0.003,0.01,0.03,0.1,0.3,1")
     ap.add_argument("--betas", default="0.02")
     ap.add_argument("--iterations", type=int, default=50)
+    ap.add_argument("--size", type=int, default=256, help="case side in pixels (512 to confirm at full size)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="bench/results/calibration.jsonl")
     ap.add_argument("--content-net", default=None,
@@ -79,7 +81,7 @@ def main(argv=None):
     from nps_core.texture import make_texture_settings
 
     tex = make_texture_settings("efficientnet_lite0")
-    cases = load_cases(args.data, args.limit)
+    cases = load_cases(args.data, args.limit, args.size)
     from nps_core.content_net import load_content_net
 
     model = load_content_net(args.content_net)   # loaded once: the file may be replaced meanwhile

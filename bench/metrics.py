@@ -9,9 +9,11 @@ only**: known pixels are copied from the truth by every method and would only di
 - `psnr`:        10 log10(1 / MSE) over the hole, dB; capped at `PSNR_CAP` (identical images).
 - `ssim`:        the SSIM map (Wang et al. 2004: Gaussian window sigma 1.5, K1 .01, K2 .03, data range 1,
                  per channel) of the whole image, averaged over hole pixels and channels.
-- `sharpness_ratio`: mean gradient magnitude of the fill over hole pixels divided by that of the truth
-                 over the same pixels (grey level, central differences); 1.0 = as much detail as the
-                 truth, < 1 = blurrier, > 1 = noisier/over-sharpened.
+- `sharpness_ratio`: mean gradient magnitude of the fill divided by that of the truth over the same
+                 pixels (grey level, central differences): the hole shrunk by `SEAM` px (falls back to
+                 the whole hole when that leaves nothing), so a colour step at the hole border (a seam,
+                 already counted by L1/L2/PSNR) does not pass for detail. 1.0 = as much detail as
+                 the truth, < 1 = blurrier, > 1 = noisier/over-sharpened.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import math
 import numpy as np
 
 PSNR_CAP = 100.0
+SEAM = 2          # px of the hole border left out of the sharpness ratio
 
 
 def _prep(fill, truth, mask):
@@ -119,8 +122,20 @@ def gradient_magnitude(img) -> np.ndarray:
     return np.sqrt(gx ** 2 + gy ** 2)
 
 
-def sharpness_ratio(fill, truth, mask, eps: float = 1e-8) -> float:
+def erode(mask, steps: int) -> np.ndarray:
+    """Binary erosion of a bool [H,W] mask by `steps` pixels (4-neighbourhood; outside = not hole)."""
+    m = np.asarray(mask, dtype=bool)
+    for _ in range(steps):
+        p = np.pad(m, 1, constant_values=False)
+        m = m & p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
+    return m
+
+
+def sharpness_ratio(fill, truth, mask, eps: float = 1e-8, seam: int = SEAM) -> float:
     fill, truth, hole = _prep(fill, truth, mask)
+    inner = erode(hole, seam)
+    if inner.any():
+        hole = inner
     num = gradient_magnitude(fill)[hole].mean()
     den = gradient_magnitude(truth)[hole].mean()
     if den < eps:

@@ -68,6 +68,19 @@ def test_sharpness_ratio():
     assert metrics.sharpness_ratio(doubled + 2 * ramp, doubled + ramp, mask) == pytest.approx(2.0)
 
 
+def test_sharpness_ignores_the_seam():
+    truth = np.full((32, 32, 3), 0.5)
+    mask = np.zeros((32, 32), bool)
+    mask[8:24, 8:24] = True
+    fill = truth.copy()
+    fill[mask] = 0.8                       # flat but wrong colour: a seam, no detail
+    assert metrics.sharpness_ratio(fill, truth + 1e-3 * np.indices((32, 32))[1][..., None], mask) == pytest.approx(0.0)
+    assert metrics.erode(mask, 2).sum() == 12 * 12
+    thin = np.zeros((32, 32), bool)
+    thin[10:12, :] = True                  # erodes to nothing: the whole hole is used
+    assert metrics.sharpness_ratio(truth, truth, thin) == pytest.approx(1.0)
+
+
 def test_bad_inputs():
     truth, mask = _pair()
     with pytest.raises(ValueError):
