@@ -56,6 +56,10 @@ class TextureSettings:
         products (AVX512-BF16/AMX: 1.8x faster matching, chosen match within bf16 rounding of the best).
     adaptive_refresh: when a refresh changes fewer than 1% of a layer's matches, that layer's next
         refresh comes twice as late (at most 4 x refresh_every); a larger change resets the interval.
+    exhaustive_every: every this many refreshes (the first included) the search covers all source
+        patches; the refreshes in between search only the sources currently matched by some query
+        (a few thousand instead of the whole bank; a query's current match is always a candidate, so
+        up to the matching precision they never pick a less similar source). 1 = every refresh exhaustive.
     """
 
     extractor: torch.nn.Module
@@ -67,6 +71,7 @@ class TextureSettings:
     crop: bool = True
     precision: str = "auto"
     adaptive_refresh: bool = True
+    exhaustive_every: int = 3
 
     def __post_init__(self):
         layers = tuple(self.extractor.layers)
@@ -79,6 +84,8 @@ class TextureSettings:
             raise NPSInputError(f"patch_size must be an odd number >= 1, got {self.patch_size}.")
         if self.refresh_every < 1:
             raise NPSInputError(f"refresh_every must be >= 1, got {self.refresh_every}.")
+        if self.exhaustive_every < 1:
+            raise NPSInputError(f"exhaustive_every must be >= 1, got {self.exhaustive_every}.")
         if self.precision not in PRECISIONS:
             raise NPSInputError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}.")
 
@@ -156,6 +163,7 @@ def make_texture_settings(
     crop: bool = True,
     precision: str = "auto",
     adaptive_refresh: bool = True,
+    exhaustive_every: int = 3,
 ) -> TextureSettings:
     """Load the backbone (cached) and bundle the texture settings.
 
@@ -186,6 +194,7 @@ def make_texture_settings(
         extractor=extractor, layer_weights=weights, patch_size=int(patch_size),
         refresh_every=int(refresh_every), max_sources=int(max_sources), crop=bool(crop),
         precision=str(precision), adaptive_refresh=bool(adaptive_refresh),
+        exhaustive_every=int(exhaustive_every),
     )
 
 
@@ -213,7 +222,11 @@ class _LayerState:
     energy: float                  # mean squared source feature value
     match_bank: torch.Tensor | None = None  # bank in the matching dtype (None: use bank)
     matches: torch.Tensor | None = None
-    target: torch.Tensor | None = None      # [Q,D] matched source patches at their own scale
+    target_mean: torch.Tensor | None = None  # [C,h',w'] mean matched target per feature cell
+    weight: torch.Tensor | None = None       # [1,h',w'] query-patch elements per cell
+    residual: float = 0.0                    # constant part of the loss sum (see _target_maps)
+    region: tuple = (0, 0, 0, 0)             # cells (y0, y1, x0, x1) covered by query patches
+    elements: float = 1.0                    # Q * k*k*C (the mean's denominator)
     next_refresh: int = 0          # evaluation index of the next match refresh
     interval: int = 1              # current refresh interval (evaluations)
     refreshes: int = 0
@@ -284,24 +297,63 @@ class LevelTexture:
             for li, st in enumerate(per_layer):
                 if st is None:
                     continue
-                q = gather_patches(feats[li][b], st.queries, s.patch_size)
+                feat = feats[li][b]
                 if st.matches is None or n >= st.next_refresh:
-                    self._refresh(st, q, n)
-                total = total + s.layer_weights[li] * (q - st.target).pow(2).mean() / st.energy
+                    self._refresh(st, gather_patches(feat.detach(), st.queries, s.patch_size), n)
+                ry0, ry1, rx0, rx1 = st.region
+                diff = feat[:, ry0:ry1, rx0:rx1] - st.target_mean
+                term = (st.weight * diff * diff).sum() + st.residual
+                total = total + s.layer_weights[li] * term / (st.elements * st.energy)
                 used = True
             counted += int(used)
         return total / max(1, counted)
 
+    def _target_maps(self, st: _LayerState, target: torch.Tensor) -> None:
+        """Matched patches [Q, k*k*C] -> per-cell maps so the loss needs no patch gathering.
+
+        sum_q |q - t_q|^2 = sum_cells W * |F - M|^2 + R, with W the number of query-patch elements
+        on a cell, M the mean target value there and R = sum_q |t_q|^2 - sum_cells W |M|^2 (a
+        constant until the next refresh). Same value as the patch form, O(feature map) per evaluation.
+        """
+        k = self.settings.patch_size
+        r = k // 2
+        ys, xs = st.queries[:, 0], st.queries[:, 1]
+        ry0, rx0 = int(ys.min()) - r, int(xs.min()) - r
+        ry1, rx1 = int(ys.max()) + r + 1, int(xs.max()) + r + 1
+        h, w = ry1 - ry0, rx1 - rx0
+        channels = target.shape[1] // (k * k)
+        acc = torch.zeros(channels, h * w, dtype=torch.float64, device=target.device)
+        count = torch.zeros(h * w, dtype=torch.float64, device=target.device)
+        ones = torch.ones(ys.shape[0], dtype=torch.float64, device=target.device)
+        t64 = target.double()
+        j = 0
+        for dy in range(-r, r + 1):  # the column layout of gather_patches: (dy, dx) blocks of C
+            for dx in range(-r, r + 1):
+                idx = (ys + dy - ry0) * w + (xs + dx - rx0)
+                acc.index_add_(1, idx, t64[:, j * channels : (j + 1) * channels].t())
+                count.index_add_(0, idx, ones)
+                j += 1
+        mean = acc / count.clamp_min(1.0)
+        st.residual = float(t64.pow(2).sum() - (count * mean.pow(2).sum(0)).sum())
+        st.target_mean = mean.view(channels, h, w).to(target.dtype)
+        st.weight = count.view(1, h, w).to(target.dtype)
+        st.region = (ry0, ry1, rx0, rx1)
+        st.elements = float(target.numel())
+
     def _refresh(self, st: _LayerState, q: torch.Tensor, n: int) -> None:
         s = self.settings
         bank = st.bank if st.match_bank is None else st.match_bank
-        matches = nearest_sources(q, bank, s.chunk_elements)
+        if st.matches is None or st.refreshes % s.exhaustive_every == 0:
+            matches = nearest_sources(q, bank, s.chunk_elements)
+        else:  # restricted: only sources some query uses now
+            candidates = torch.unique(st.matches)
+            matches = candidates[nearest_sources(q, bank[candidates], s.chunk_elements)]
         changed = 1.0 if st.matches is None else float((matches != st.matches).float().mean())
         if s.adaptive_refresh and changed < 0.01:
             st.interval = min(st.interval * 2, 4 * s.refresh_every)
         else:
             st.interval = s.refresh_every
         st.matches = matches
-        st.target = st.bank[matches] * st.norms[matches, None]
+        self._target_maps(st, st.bank[matches] * st.norms[matches, None])
         st.next_refresh = n + st.interval
         st.refreshes += 1

@@ -186,3 +186,55 @@ def test_early_stop_on_relative_tolerance(random_texture):
     _, report = optimize_scale(img, mask, img, random_texture, alpha=1.0, beta=0.1, iterations=60,
                                tolerance_change=0.5)
     assert 20 <= report.iterations < 60 and any("converged" in n for n in report.notes)
+
+
+def test_restricted_refresh_never_picks_a_less_similar_source(random_texture):
+    import dataclasses
+
+    from nps_core.patches import gather_patches, normalise_rows
+
+    img = striped_image(128)
+    mask = square_mask(128, 40, 40, 48)
+    settings = dataclasses.replace(random_texture, precision="fp32", refresh_every=1, adaptive_refresh=False,
+                                   exhaustive_every=3)
+    lt = LevelTexture.build(settings, img, mask)
+    y0, y1, x0, x1 = lt.box
+    lt.loss(img)  # exhaustive
+    before = [st.matches.clone() for st in lt.states[0]]
+    x = (img + 0.1 * torch.rand_like(img)).clamp(0, 1)
+    lt.loss(x)  # restricted to the sources in use
+    feats = settings.features(x[:, :, y0:y1, x0:x1])
+    for li, (st, old) in enumerate(zip(lt.states[0], before)):
+        assert set(st.matches.tolist()) <= set(old.tolist())
+        q = normalise_rows(gather_patches(feats[li][0], st.queries, 3))
+        sim_new = (q * st.bank[st.matches]).sum(1)
+        sim_old = (q * st.bank[old]).sum(1)
+        assert (sim_new >= sim_old - 1e-5).all()
+    with pytest.raises(NPSInputError, match="exhaustive_every"):
+        dataclasses.replace(random_texture, exhaustive_every=0)
+
+
+def test_map_form_of_texture_loss_equals_patch_form_value_and_gradient(random_texture):
+    import dataclasses
+
+    from nps_core.patches import gather_patches
+
+    settings = dataclasses.replace(random_texture, precision="fp32")
+    img = striped_image(128)
+    mask = square_mask(128, 36, 44, 40)
+    lt = LevelTexture.build(settings, img, mask)
+    x = (img + 0.05 * torch.randn(img.shape, generator=torch.Generator().manual_seed(3))).clamp(0, 1)
+    x1 = x.clone().requires_grad_(True)
+    fast = lt.loss(x1)
+    fast.backward()
+    x2 = x.clone().requires_grad_(True)
+    y0, y1, x0, x1_ = lt.box
+    feats = settings.features(x2[:, :, y0:y1, x0:x1_])
+    slow = 0
+    for li, st in enumerate(lt.states[0]):
+        q = gather_patches(feats[li][0], st.queries, 3)
+        target = st.bank[st.matches] * st.norms[st.matches, None]
+        slow = slow + settings.layer_weights[li] * (q - target).pow(2).mean() / st.energy
+    slow.backward()
+    assert torch.allclose(fast.detach(), slow.detach(), rtol=1e-4)
+    assert torch.allclose(x1.grad, x2.grad, rtol=1e-3, atol=1e-3 * float(x2.grad.abs().max()))
