@@ -77,13 +77,16 @@ def nearest_sources(
 
     queries [Q,D] (any scale), sources_normed [S,D] (rows already unit norm, see normalise_rows).
     Returns long [Q] on the queries' device. Works in chunks of queries so that at most
-    `chunk_elements` similarities exist at once.
+    `chunk_elements` similarities exist at once (the full query-by-source matrix never does);
+    queries are normalised and cast to the sources' dtype chunk by chunk too (no full copies).
+    The products run in the sources' dtype (bf16/fp16 banks give reduced-precision matching).
     """
-    q = normalise_rows(queries.detach()).to(sources_normed.dtype)
+    queries = queries.detach()
     n_src = sources_normed.shape[0]
     step = max(1, int(chunk_elements) // max(1, n_src))
-    out = torch.empty(q.shape[0], dtype=torch.long, device=q.device)
-    for start in range(0, q.shape[0], step):
-        sims = q[start : start + step] @ sources_normed.t()
-        out[start : start + step] = sims.argmax(dim=1)
+    out = torch.empty(queries.shape[0], dtype=torch.long, device=queries.device)
+    bank_t = sources_normed.t()
+    for start in range(0, queries.shape[0], step):
+        q = normalise_rows(queries[start : start + step]).to(sources_normed.dtype)
+        out[start : start + step] = (q @ bank_t).argmax(dim=1)
     return out

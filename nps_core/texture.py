@@ -325,16 +325,19 @@ class LevelTexture:
         acc = torch.zeros(channels, h * w, dtype=torch.float64, device=target.device)
         count = torch.zeros(h * w, dtype=torch.float64, device=target.device)
         ones = torch.ones(ys.shape[0], dtype=torch.float64, device=target.device)
-        t64 = target.double()
+        energy = 0.0
         j = 0
         for dy in range(-r, r + 1):  # the column layout of gather_patches: (dy, dx) blocks of C
             for dx in range(-r, r + 1):
+                block = target[:, j * channels : (j + 1) * channels].double()  # one block at a time
                 idx = (ys + dy - ry0) * w + (xs + dx - rx0)
-                acc.index_add_(1, idx, t64[:, j * channels : (j + 1) * channels].t())
+                acc.index_add_(1, idx, block.t())
                 count.index_add_(0, idx, ones)
+                energy += float(block.pow(2).sum())
                 j += 1
+                del block
         mean = acc / count.clamp_min(1.0)
-        st.residual = float(t64.pow(2).sum() - (count * mean.pow(2).sum(0)).sum())
+        st.residual = energy - float((count * mean.pow(2).sum(0)).sum())
         st.target_mean = mean.view(channels, h, w).to(target.dtype)
         st.weight = count.view(1, h, w).to(target.dtype)
         st.region = (ry0, ry1, rx0, rx1)
