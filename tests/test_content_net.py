@@ -249,3 +249,22 @@ def test_smooth_residual_variant_starts_at_smooth_fill():
     assert torch.allclose(predict_content(model, image, mask), expected, atol=1e-5)
     with pytest.raises(NPSInputError, match="residual_base"):
         ContentNetConfig(residual_base="telea")
+
+
+def test_harmonic_fill_is_linear_between_borders():
+    from nps_core.content_net import harmonic_fill
+
+    ramp = torch.linspace(0, 1, 32).view(1, 1, 1, 32).expand(1, 3, 32, 32).contiguous()
+    mask = torch.zeros(1, 1, 32, 32)
+    mask[..., 8:24, 8:24] = 1
+    out = harmonic_fill(ramp, mask, iterations=(200, 50))
+    assert torch.equal(out * (1 - mask), ramp * (1 - mask))
+    assert (out - ramp).abs().max() < 0.02  # a linear ramp is harmonic: recovered inside the hole
+
+
+def test_harmonic_residual_variant_loads(tmp_path):
+    cfg = ContentNetConfig(size=32, channels=(8, 16, 16), bottleneck=32, skips=True, residual=True,
+                           residual_base="harmonic")
+    path = save_content_net(random_content_net(0, cfg), tmp_path / "h.safetensors")
+    out = predict_content(load_content_net(path), torch.rand(1, 3, 40, 40), torch.ones(1, 1, 40, 40))
+    assert out.shape == (1, 3, 40, 40) and torch.isfinite(out).all()

@@ -341,6 +341,8 @@ class Trainer:
         log(f"content net {self.model.config} ({count_parameters(self.model) / 1e6:.2f} M params), "
             f"D {count_parameters(self.disc) / 1e6:.2f} M params, {len(self.photos)} train photos, "
             f"val {0 if self.val_set is None else self.val_set[0].shape[0]} samples, device {self.device}")
+        if self.step == 0 and self.val_set is not None:
+            self._validate_and_export()  # the starting point counts (a warm start may already be good)
         pool = ThreadPoolExecutor(max_workers=1)  # makes the next batch while this step computes
         upcoming = pool.submit(self.make_batch, self.step)
         while self.step < s.max_steps and (time.time() - start) < s.max_minutes * 60 and not stop_flag():
