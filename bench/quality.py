@@ -172,13 +172,34 @@ def plan(args):
                             or case.size != eval_set.MAIN_SIZE:
                         continue
                     its = args.control_iterations
-                if case.size > eval_set.MAIN_SIZE and args.large_iterations is not None:
+                if case.size > eval_set.MAIN_SIZE and args.large_iterations:
                     its = args.large_iterations
                 spec = dict(kind="nps", backbone=backbone, alpha=alpha, beta=beta, iterations=its)
             else:
                 raise SystemExit(f"unknown method {method!r}")
             jobs.append((case, method, spec))
     return jobs
+
+
+def job_cost(job):
+    """Rough relative cost, for balancing shards."""
+    case, method, spec = job
+    if spec["kind"] == "classic" or not spec.get("backbone"):
+        return 0.05
+    area = {"centre": 1.0, "rect": 0.15, "strokes": 0.35}.get(case.family, 1.0) * (case.size / 512) ** 2
+    return area * max(spec["iterations"], 1) * (4.0 if "vgg19" in spec["backbone"] else 1.0)
+
+
+def shard(jobs, i, n):
+    """Jobs of shard i of n: greedy longest-first balance of job_cost (deterministic)."""
+    loads = [0.0] * n
+    mine = []
+    for k, job in sorted(enumerate(jobs), key=lambda kj: (-job_cost(kj[1]), kj[0])):
+        b = loads.index(min(loads))
+        loads[b] += job_cost(job)
+        if b == i:
+            mine.append((k, job))
+    return [job for _, job in sorted(mine, key=lambda kj: kj[0])]
 
 
 def job_key(case, spec, weights_sha):
@@ -339,22 +360,25 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smoke run: 2 images, centre+rect, 20 iterations, no control")
     ap.add_argument("--out", default=str(HERE / "results"), help="folder for quality.json (default bench/results)")
-    ap.add_argument("--images", type=int, default=4, help="first N images of the 512-px set (max %d)" % len(eval_set.MAIN_SOURCES))
+    ap.add_argument("--images", type=int, default=5, help="first N images of the 512-px set (max %d)" % len(eval_set.MAIN_SOURCES))
     ap.add_argument("--families", default=",".join(eval_set.FAMILIES))
     ap.add_argument("--large", type=int, default=1, help="first N images of the 1024-px set")
     ap.add_argument("--large-families", default="centre")
-    ap.add_argument("--large-iterations", type=int, default=None, help="iterations per level for 1024-px images")
+    ap.add_argument("--large-iterations", type=int, default=50, help="iterations per level for 1024-px images "
+                    "(0 = same as --iterations)")
     ap.add_argument("--methods", default="telea,navier-stokes,biharmonic,patchmatch,content,nps-efficientnet_lite0,nps-vgg19_random,nps-vgg19")
     ap.add_argument("--iterations", type=int, default=None, help="per level (default nps_core.defaults.ITERATIONS)")
     ap.add_argument("--alpha", type=float, default=None)
     ap.add_argument("--beta", type=float, default=None)
-    ap.add_argument("--control-images", type=int, default=2, help="vgg19_random control: first N images")
-    ap.add_argument("--control-families", default="centre")
+    ap.add_argument("--control-images", type=int, default=3, help="vgg19_random control: first N images")
+    ap.add_argument("--control-families", default="rect")
     ap.add_argument("--control-iterations", type=int, default=50)
     ap.add_argument("--content-net", default=None, help="content-network file (default: the shipped one)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core box)")
     ap.add_argument("--grid", default=None, help="write a PNG/JPEG grid of --grid-cases")
     ap.add_argument("--grid-cases", default="astronaut/centre,ladybird/rect,china/strokes,coffee/centre")
+    ap.add_argument("--shard", default=None, help="i/n: run only shard i of n (cost-balanced; parallel processes share the cache; "
+                    "a final run without --shard prints the table from the cache)")
     ap.add_argument("--rerun", action="store_true", help="ignore cached results")
     args = ap.parse_args(argv)
     if args.quick:
@@ -392,6 +416,9 @@ def main(argv=None):
           f"iterations {args.iterations}; torch {torch.__version__} {args.threads} thread(s); "
           f"{platform.processor() or platform.machine()}", flush=True)
     jobs = plan(args)
+    if args.shard:
+        i, n = (int(v) for v in args.shard.split("/"))
+        jobs = shard(jobs, i, n)
     rows, unavailable = run_jobs(jobs, args, weights, weights_sha, log=lambda s: print(s, flush=True))
     elapsed = time.perf_counter() - started
     sizes = sorted({r["size"] for r in rows})
