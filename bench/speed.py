@@ -434,13 +434,15 @@ def main(argv=None):
 
 
 def scaling_table(results) -> str:
-    lines = ["| image | hole px | product total (s) | s per 1k hole px | finest level (s) | peak RSS |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| image | hole px | product total (s) | s per 1k hole px | CPU s (levels) | CPU s per 1k hole px | "
+             "finest level (s) | peak RSS |", "|---|---|---|---|---|---|---|---|"]
     for r in results:
         d = r["sides"]["product"]
         holes = r["hole"] ** 2
+        cpu = d["cpu_seconds_levels"]
         lines.append(f"| {r['size']} | {holes} | {d['total_seconds']:.1f} | {1000 * d['total_seconds'] / holes:.3f} | "
-                     f"{d['levels'][-1]['seconds']:.1f} | {_gib(d['peak_rss_bytes'])} |")
+                     f"{cpu:.1f} | {1000 * cpu / holes:.3f} | {d['levels'][-1]['seconds']:.1f} | "
+                     f"{_gib(d['peak_rss_bytes'])} |")
     return "\n".join(lines)
 
 
