@@ -5,7 +5,7 @@ evaluated on). Each photo gives three cases of --size px (256 for the sweep, 512
 (square-cropped) photo with a centred hole of half the side, and a 2x zoomed crop of its centre with a `rect` and a `strokes` mask (eval_set
 families at 256 px). Backbone efficientnet_lite0, short runs (--iterations, default 50 per level).
 Prints per setting the mean hole PSNR, its difference to the content-only fill, the sharpness ratio,
-L1 and time; writes every row to --out (JSON lines).
+L1 and time; writes every row to --out (JSON lines, default in the bench cache, outside git).
 
     python bench/calibrate.py [--alphas 0,0.01,...] [--betas 0.02] [--iterations 50]
 """
@@ -72,7 +72,7 @@ def main(argv=None):
     ap.add_argument("--iterations", type=int, default=50)
     ap.add_argument("--size", type=int, default=256, help="case side in pixels (512 to confirm at full size)")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default="bench/results/calibration.jsonl")
+    ap.add_argument("--out", default=None, help="JSON-lines log (default: <bench cache>/calibration.jsonl)")
     ap.add_argument("--content-net", default=None,
                     help="content-network file (default: shipped weights; pass a copy while training replaces them)")
     ap.add_argument("--save", default="", help="folder for result PNGs (optional)")
@@ -85,6 +85,10 @@ def main(argv=None):
     from nps_core.content_net import load_content_net
 
     model = load_content_net(args.content_net)   # loaded once: the file may be replaced meanwhile
+    if args.out is None:
+        from eval_set import cache_dir
+
+        args.out = str(cache_dir() / "calibration.jsonl")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     settings = [("content-only", 0.0, 0.0, 0)]
     for b in [float(v) for v in args.betas.split(",")]:
