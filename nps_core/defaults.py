@@ -3,7 +3,8 @@
 Loss weights are for the normalised terms of `nps_core.losses` and `nps_core.texture`: the content
 term is a mean squared pixel error over the hole (pixels in 0..1), the texture term a mean squared
 feature distance divided by the source features' mean energy, and TV a mean squared neighbour
-difference. See README "Tuning" for how they were calibrated.
+difference. bench/QUALITY.md shows how ALPHA and BETA were calibrated; bench/README.md measures the
+speed settings.
 """
 
 ALPHA = 0.02          # weight of the texture term. Calibrated (bench/calibrate.py, bench/QUALITY.md) on the content net's held-out val photos, efficientnet_lite0: at 512 px vs content-only +1.44 dB hole PSNR, sharpness ratio 0.67 -> 0.99
