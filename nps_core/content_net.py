@@ -10,6 +10,10 @@ Tensor conventions (see docs/ARCHITECTURE.md):
 
 Files are safetensors; the architecture is stored as JSON in the metadata under the key
 `"nps_content_net_config"`, so a file of any trained size loads by itself.
+
+The default `ContentNetConfig` is the paper's layout. The shipped weights use two optional
+extras (see `ContentNetConfig`): additive U-Net skips and a residual output over a built-in
+`harmonic_fill` of the hole; weights/MODEL_CARD.md explains why.
 """
 
 from __future__ import annotations
