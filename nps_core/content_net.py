@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from .errors import NPSInputError, NPSWeightsError
 from .paths import default_content_weights_path
+from .pyramid import downsample_mask, resize_image
 
 CONFIG_METADATA_KEY = "nps_content_net_config"
 FORMAT_METADATA_KEY = "format"
@@ -467,23 +468,6 @@ _BASE_FILLS = {
 }
 
 
-def _resize_image(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    if tuple(image.shape[-2:]) == tuple(size):
-        return image
-    down = size[0] < image.shape[-2] or size[1] < image.shape[-1]
-    return F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=down)
-
-
-def _resize_mask_conservative(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Binary resize where an output pixel is hole if any input pixel it covers is hole."""
-    hole = (mask > 0.5).float()
-    if tuple(hole.shape[-2:]) == tuple(size):
-        return hole
-    if size[0] <= hole.shape[-2] and size[1] <= hole.shape[-1]:
-        return F.adaptive_max_pool2d(hole, size)
-    return (F.interpolate(hole, size=size, mode="bilinear", align_corners=False) > 0).float()
-
-
 def prepare_input(image: torch.Tensor, mask: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Resize image/mask to `size`x`size`, mean-fill the hole, append the mask.
 
@@ -492,8 +476,8 @@ def prepare_input(image: torch.Tensor, mask: torch.Tensor, size: int) -> tuple[t
     """
     _check_image_mask(image, mask, "prepare_input")
     colour = known_mean_colour(image, mask)
-    small = _resize_image(image, (size, size)).clamp(0.0, 1.0)
-    small_mask = _resize_mask_conservative(mask, (size, size)).to(small.dtype)
+    small = resize_image(image, size)
+    small_mask = downsample_mask(mask, size).to(small.dtype)
     filled = torch.where(small_mask > 0.5, colour, small)
     return torch.cat([filled, small_mask], dim=1), small_mask
 
@@ -519,7 +503,7 @@ def predict_content(model: ContentNet, image: torch.Tensor, mask: torch.Tensor) 
         with torch.no_grad():
             x, _ = prepare_input(image.to(param.device, torch.float32), mask.to(param.device, torch.float32), size)
             out = model(x.to(param.dtype)).float()
-            out = _resize_image(out, tuple(image.shape[-2:])).clamp(0.0, 1.0)
+            out = resize_image(out, tuple(image.shape[-2:]))
     finally:
         model.train(was_training)
     return out.to(image.device)

@@ -42,13 +42,20 @@ def _check(x: torch.Tensor, name: str) -> None:
         raise NPSInputError(f"{name} must be [B,C,H,W], got {tuple(x.shape)}.")
 
 
-def resize_image(image: torch.Tensor, size: int) -> torch.Tensor:
-    """Image [B,3,h,w] -> [B,3,size,size] (antialiased bilinear), clamped to 0..1; same device."""
+def _hw(size) -> tuple:
+    """int side or (height, width) -> (height, width)."""
+    return (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+def resize_image(image: torch.Tensor, size) -> torch.Tensor:
+    """Image [B,C,h,w] -> [B,C,H,W] for size = side or (H, W): bilinear, antialiased when shrinking,
+    clamped to 0..1; a new tensor on the same device."""
     _check(image, "image")
-    if tuple(image.shape[-2:]) == (size, size):
+    hw = _hw(size)
+    if tuple(image.shape[-2:]) == hw:
         return image.clone()
-    down = size < image.shape[-1] or size < image.shape[-2]
-    out = F.interpolate(image, size=(size, size), mode="bilinear", align_corners=False, antialias=down)
+    down = hw[0] < image.shape[-2] or hw[1] < image.shape[-1]
+    out = F.interpolate(image, size=hw, mode="bilinear", align_corners=False, antialias=down)
     return out.clamp(0.0, 1.0)
 
 
@@ -62,16 +69,18 @@ def upsample_image(image: torch.Tensor, size: int) -> torch.Tensor:
     return resize_image(image, size)
 
 
-def downsample_mask(mask: torch.Tensor, size: int) -> torch.Tensor:
-    """Conservative mask resize [B,1,h,w] -> [B,1,size,size] in {0,1}: any hole pixel in a footprint makes a hole.
+def downsample_mask(mask: torch.Tensor, size) -> torch.Tensor:
+    """Conservative mask resize [B,1,h,w] -> [B,1,H,W] in {0,1} (size = side or (H, W)): any hole
+    pixel in a footprint makes a hole.
 
     Down-sampling uses adaptive max pooling (footprints cover every source pixel); up-sampling uses
     nearest neighbour, which keeps the same region.
     """
     _check(mask, "mask")
+    hw = _hw(size)
     m = (mask > 0.5).to(torch.float32)
-    if tuple(m.shape[-2:]) == (size, size):
+    if tuple(m.shape[-2:]) == hw:
         return m.clone()
-    if size <= m.shape[-1] and size <= m.shape[-2]:
-        return F.adaptive_max_pool2d(m, (size, size))
-    return F.interpolate(m, size=(size, size), mode="nearest")
+    if hw[0] <= m.shape[-2] and hw[1] <= m.shape[-1]:
+        return F.adaptive_max_pool2d(m, hw)
+    return F.interpolate(m, size=hw, mode="nearest")
