@@ -397,6 +397,23 @@ def mean_fill(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.where(hole, known_mean_colour(image, mask), image)
 
 
+def _pull_known(image: torch.Tensor, known: torch.Tensor):
+    """Average the known pixels down a 2x pyramid to 1x1.
+
+    image `[B, 3, H, W]`, known `[B, 1, H, W]` in {0, 1}. Returns (levels, coarsest fill): levels is
+    a list of (known-weighted colour sum, known coverage) from full resolution down to 1x1; the
+    fill is the 1x1 mean known colour (0.5 grey where nothing is known).
+    """
+    levels = [(image * known, known)]
+    colour, weight = levels[0]
+    while min(colour.shape[-2:]) > 1:
+        colour = F.avg_pool2d(colour, 2, ceil_mode=True)
+        weight = F.avg_pool2d(weight, 2, ceil_mode=True)
+        levels.append((colour, weight))
+    fill = torch.where(weight > 0, colour / weight.clamp_min(1e-6), torch.full_like(colour, 0.5))
+    return levels, fill
+
+
 def smooth_fill(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Fill the hole by push-pull diffusion of the known pixels (a fast, smooth, Telea-like fill).
 
@@ -408,14 +425,7 @@ def smooth_fill(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """
     hole = (mask > 0.5).to(image.dtype)
     known = 1.0 - hole
-    levels = [(image * known, known)]
-    colour, weight = levels[0]
-    while min(colour.shape[-2:]) > 1:
-        colour = F.avg_pool2d(colour, 2, ceil_mode=True)
-        weight = F.avg_pool2d(weight, 2, ceil_mode=True)
-        levels.append((colour, weight))
-    colour, weight = levels[-1]
-    fill = torch.where(weight > 0, colour / weight.clamp_min(1e-6), torch.full_like(colour, 0.5))
+    levels, fill = _pull_known(image, known)
     for colour, weight in reversed(levels[:-1]):
         coarse = F.interpolate(fill, size=colour.shape[-2:], mode="bilinear", align_corners=False)
         fill = weight * (colour / weight.clamp_min(1e-6)) + (1.0 - weight) * coarse
@@ -443,14 +453,7 @@ def harmonic_fill(image: torch.Tensor, mask: torch.Tensor, iterations: tuple[int
     """
     hole = (mask > 0.5).to(image.dtype)
     known = 1.0 - hole
-    levels = [(image * known, known)]
-    colour, weight = levels[0]
-    while min(colour.shape[-2:]) > 1:
-        colour = F.avg_pool2d(colour, 2, ceil_mode=True)
-        weight = F.avg_pool2d(weight, 2, ceil_mode=True)
-        levels.append((colour, weight))
-    colour, weight = levels[-1]
-    fill = torch.where(weight > 0, colour / weight.clamp_min(1e-6), torch.full_like(colour, 0.5))
+    levels, fill = _pull_known(image, known)
     finer = list(reversed(levels[:-1]))
     for i, (colour, weight) in enumerate(finer):
         fill = F.interpolate(fill, size=colour.shape[-2:], mode="bilinear", align_corners=False)
