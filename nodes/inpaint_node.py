@@ -10,6 +10,7 @@ from nps_core.pipeline import inpaint
 from nps_core.texture import make_texture_settings
 
 from . import comfy_bridge
+from .loss_inputs import loss_weight_inputs
 
 CATEGORY = "inpaint/NPS"
 MAX_SEED = 0xFFFFFFFFFFFFFFFF
@@ -48,20 +49,8 @@ class NPSInpaint:
                     {"tooltip": "The hole (1 = fill), e.g. LoadImage's mask of a PNG with transparent pixels. "
                      "Resized to the image if needed; one mask may serve a whole batch."},
                 ),
-                "alpha": (
-                    "FLOAT",
-                    {"default": float(defaults.ALPHA), "min": 0.0, "max": 1e6, "step": 0.0001,
-                     "tooltip": "Texture-loss weight: higher = sharper, more copied texture; lower = closer to the content prediction."},
-                ),
-                "beta": (
-                    "FLOAT",
-                    {"default": float(defaults.BETA), "min": 0.0, "max": 1e6, "step": 0.0001,
-                     "tooltip": "Total-variation weight: higher = smoother fill."},
-                ),
-                "iterations": (
-                    "INT",
-                    {"default": int(defaults.ITERATIONS), "min": 1, "max": 10000,
-                     "tooltip": "Optimisation iterations per pyramid level (the paper: 100). On CPU try 10-30."},
+                **loss_weight_inputs(
+                    "Optimisation iterations per pyramid level (the paper: 100). On CPU try 10-30."
                 ),
                 "threshold": (
                     "FLOAT",

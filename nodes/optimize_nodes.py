@@ -7,6 +7,7 @@ from nps_core.inputs import match_batch
 from nps_core.optimize import optimize_scale
 
 from . import comfy_bridge
+from .loss_inputs import loss_weight_inputs
 from .resizing import resize_to
 
 CATEGORY = "inpaint/NPS"
@@ -53,21 +54,8 @@ class NPSOptimizeScale:
                      "scale otherwise. Resized to the image if its size differs."},
                 ),
                 "texture": ("NPS_TEXTURE", {"tooltip": "Texture-loss settings from NPS Texture Loss."}),
-                "alpha": (
-                    "FLOAT",
-                    {"default": float(defaults.ALPHA), "min": 0.0, "max": 1e6, "step": 0.0001,
-                     "tooltip": "Weight of the texture loss relative to the content loss (paper: 5e-6 on raw VGG features; "
-                     "this pack normalises features, see docs)."},
-                ),
-                "beta": (
-                    "FLOAT",
-                    {"default": float(defaults.BETA), "min": 0.0, "max": 1e6, "step": 0.0001,
-                     "tooltip": "Weight of the total-variation (smoothness) loss."},
-                ),
-                "iterations": (
-                    "INT",
-                    {"default": int(defaults.ITERATIONS), "min": 1, "max": 10000,
-                     "tooltip": "Optimisation iterations at this scale. More = sharper texture, slower (CPU: keep it small)."},
+                **loss_weight_inputs(
+                    "Optimisation iterations at this scale. More = sharper texture, slower (CPU: keep it small)."
                 ),
             }
         }
