@@ -20,6 +20,7 @@ import torch
 from . import defaults
 from .errors import NPSInputError
 from .patches import feature_mask, gather_patches, nearest_sources, normalise_rows, patch_centres, subsample
+from .window import hole_bbox
 
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -201,13 +202,11 @@ def make_texture_settings(
 def _crop_box(mask: torch.Tensor, margin: int, align: int):
     """Pixel box (y0, y1, x0, x1) around all holes of mask [B,1,h,w], grown by margin, y0/x0 aligned."""
     h, w = mask.shape[-2:]
-    any_hole = mask[:, 0].amax(dim=0) > 0.5
-    rows = torch.nonzero(any_hole.any(dim=1)).flatten()
-    cols = torch.nonzero(any_hole.any(dim=0)).flatten()
-    y0 = max(0, (int(rows[0]) - margin) // align * align)
-    x0 = max(0, (int(cols[0]) - margin) // align * align)
-    y1 = min(h, -(-(int(rows[-1]) + 1 + margin) // align) * align)
-    x1 = min(w, -(-(int(cols[-1]) + 1 + margin) // align) * align)
+    top, left, bottom, right = hole_bbox(mask[:, 0].amax(dim=0) > 0.5)
+    y0 = max(0, (top - margin) // align * align)
+    x0 = max(0, (left - margin) // align * align)
+    y1 = min(h, -(-(bottom + margin) // align) * align)
+    x1 = min(w, -(-(right + margin) // align) * align)
     return y0, y1, x0, x1
 
 
@@ -215,7 +214,6 @@ def _crop_box(mask: torch.Tensor, margin: int, align: int):
 class _LayerState:
     """Per layer and image: query centres (crop coordinates), source bank, matches."""
 
-    stride: int
     queries: torch.Tensor          # [Q,2] long, centres in crop feature coordinates
     bank: torch.Tensor             # [S,D] unit-norm source patches
     norms: torch.Tensor            # [S] their original norms
@@ -274,7 +272,7 @@ class LevelTexture:
                 offset = torch.tensor([box[0] // stride, box[2] // stride], device=query.device)
                 bank = normalise_rows(raw)
                 match_bank = bank.to(match_dtype) if match_dtype != bank.dtype else None
-                per_layer.append(_LayerState(stride, query - offset, bank, norms, energy, match_bank,
+                per_layer.append(_LayerState(query - offset, bank, norms, energy, match_bank,
                                              interval=settings.refresh_every))
             states.append(per_layer)
         return cls(settings=settings, box=box, states=states, notes=notes)

@@ -44,6 +44,9 @@ CHECKPOINT_NAME = "checkpoint_last.pt"
 BEST_NAME = "best.safetensors"
 
 
+_ARCH = ContentNetConfig()  # architecture defaults come from the model's own config
+
+
 @dataclass
 class TrainSettings:
     """Everything that defines a run (stored in the checkpoint and the exported metadata)."""
@@ -52,13 +55,14 @@ class TrainSettings:
     val_data: str | None = None
     run_dir: str = "/root/nps-runs/content"
     device: str = "cpu"
-    size: int = 128
-    channels: tuple[int, ...] = (64, 64, 128, 256, 512)
-    bottleneck: int = 512
-    norm: str = "batch"
-    skips: bool = False
-    residual: bool = False
-    residual_base: str = "mean"
+    # architecture (flat so the command line and checkpoints stay simple; see content_config())
+    size: int = _ARCH.size
+    channels: tuple[int, ...] = _ARCH.channels
+    bottleneck: int = _ARCH.bottleneck
+    norm: str = _ARCH.norm
+    skips: bool = _ARCH.skips
+    residual: bool = _ARCH.residual
+    residual_base: str = _ARCH.residual_base
     init_zero_output: bool = False
     disc_channels: tuple[int, ...] = (32, 64, 128, 256)
     disc_downsample: int = 2
