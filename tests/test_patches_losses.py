@@ -30,14 +30,18 @@ def test_patch_centres_split_hole_and_sources():
     assert len(s) == 64 - 16
 
 
-def test_nearest_sources_matches_brute_force_in_any_chunking():
-    torch.manual_seed(0)
-    feat = torch.randn(5, 12, 12)
-    hole = torch.zeros(12, 12, dtype=torch.bool)
-    hole[3:8, 4:9] = True
+def matching_case(seed, channels, size, rows, cols):
+    """Random feature map [channels,size,size] with a rectangular hole -> (feat, query/source centres, queries, unit bank)."""
+    torch.manual_seed(seed)
+    feat = torch.randn(channels, size, size)
+    hole = torch.zeros(size, size, dtype=torch.bool)
+    hole[rows, cols] = True
     q, s = patch_centres(hole, 3)
-    queries = gather_patches(feat, q, 3)
-    bank = normalise_rows(gather_patches(feat, s, 3))
+    return feat, q, s, gather_patches(feat, q, 3), normalise_rows(gather_patches(feat, s, 3))
+
+
+def test_nearest_sources_matches_brute_force_in_any_chunking():
+    feat, q, s, queries, bank = matching_case(0, 5, 12, slice(3, 8), slice(4, 9))
     expected = brute_force_nn(feat, q, s, 3)
     for chunk in (1, 7, 10_000_000):
         assert torch.equal(nearest_sources(queries, bank, chunk_elements=chunk), expected)
@@ -80,13 +84,7 @@ def test_tv_loss_zero_on_flat_and_gradcheck():
 
 
 def test_reduced_precision_matching_picks_a_near_best_source():
-    torch.manual_seed(1)
-    feat = torch.randn(8, 16, 16)
-    hole = torch.zeros(16, 16, dtype=torch.bool)
-    hole[5:11, 5:11] = True
-    q, s = patch_centres(hole, 3)
-    queries = gather_patches(feat, q, 3)
-    bank = normalise_rows(gather_patches(feat, s, 3))
+    feat, q, s, queries, bank = matching_case(1, 8, 16, slice(5, 11), slice(5, 11))
     exact = nearest_sources(queries, bank)
     approx = nearest_sources(queries, bank.bfloat16(), chunk_elements=50)
     sims = normalise_rows(queries) @ bank.t()
