@@ -36,6 +36,7 @@ FORMAT_METADATA_KEY = "format"
 FORMAT_NAME = "nps-inpaint content_net v1"
 _NORMS = ("batch", "none")
 _RESIDUAL_BASES = ("mean", "smooth", "harmonic")
+ENCODERS = ("conv", "efficientnet_lite0")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,10 @@ class ContentNetConfig:
                  "smooth" (`smooth_fill`: push-pull diffusion of the known pixels into the hole) or
                  "harmonic" (`harmonic_fill`: multigrid membrane interpolation), computed inside
                  forward from the input's RGB and mask channels.
+    encoder:     "conv" (the paper's encoder, learnt from scratch) or "efficientnet_lite0" (a frozen
+                 ImageNet EfficientNet-Lite0 encoder, `content_net_lite.LiteEncoderContentNet`; not in
+                 the paper). With "efficientnet_lite0", `channels` are the 5 decoder widths at
+                 strides 2..32, and `skips` and `residual` must be on.
     """
 
     size: int = 128
@@ -70,6 +75,7 @@ class ContentNetConfig:
     skips: bool = False
     residual: bool = False
     residual_base: str = "mean"
+    encoder: str = "conv"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
@@ -88,6 +94,16 @@ class ContentNetConfig:
             raise NPSInputError(f"ContentNetConfig.residual_base={self.residual_base!r}: use one of {_RESIDUAL_BASES}.")
         if self.norm not in _NORMS:
             raise NPSInputError(f"ContentNetConfig.norm={self.norm!r}: use one of {_NORMS}.")
+        if self.encoder not in ENCODERS:
+            raise NPSInputError(f"ContentNetConfig.encoder={self.encoder!r}: use one of {ENCODERS}.")
+        if self.encoder == "efficientnet_lite0":
+            from .content_net_lite import ENCODER_DEPTH
+
+            if len(self.channels) != ENCODER_DEPTH or not (self.skips and self.residual):
+                raise NPSInputError(
+                    f"ContentNetConfig(encoder='efficientnet_lite0') needs {ENCODER_DEPTH} decoder widths in "
+                    f"channels (got {len(self.channels)}) and skips=True, residual=True."
+                )
 
     @property
     def bottom_size(self) -> int:
@@ -109,6 +125,15 @@ class ContentNetConfig:
         if "channels" in data:
             data["channels"] = tuple(data["channels"])
         return cls(**data)
+
+
+def check_network_input(x: torch.Tensor, cfg: ContentNetConfig) -> None:
+    """Raise NPSInputError unless x is `[B, in_channels, size, size]`."""
+    if x.dim() != 4 or x.shape[1] != cfg.in_channels or x.shape[2] != cfg.size or x.shape[3] != cfg.size:
+        raise NPSInputError(
+            f"Content network input has shape {tuple(x.shape)}; expected [B, {cfg.in_channels}, {cfg.size}, {cfg.size}]. "
+            "Use predict_content() for images of other sizes."
+        )
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -155,13 +180,18 @@ class ContentNet(nn.Module):
             nn.init.zeros_(self.decoder[-1].weight)
             nn.init.zeros_(self.decoder[-1].bias)
 
+    @property
+    def output_layer(self) -> nn.Module:
+        """The last decoder layer (zeroed to make a residual network return its base fill)."""
+        return self.decoder[-1]
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        """Every parameter (this network has no frozen part)."""
+        return list(self.parameters())
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         cfg = self.config
-        if x.dim() != 4 or x.shape[1] != cfg.in_channels or x.shape[2] != cfg.size or x.shape[3] != cfg.size:
-            raise NPSInputError(
-                f"ContentNet input has shape {tuple(x.shape)}; expected [B, {cfg.in_channels}, {cfg.size}, {cfg.size}]. "
-                "Use predict_content() for images of other sizes."
-            )
+        check_network_input(x, cfg)
         skips: list[torch.Tensor] = []
         h = x
         for layer in self.encoder:
@@ -186,6 +216,18 @@ class ContentNet(nn.Module):
         return torch.sigmoid(h)
 
 
+def build_content_net(config: ContentNetConfig | None = None) -> nn.Module:
+    """A freshly initialised content network of `config`'s architecture (CPU, float32, train mode):
+    `ContentNet` for encoder "conv", `LiteEncoderContentNet` for "efficientnet_lite0" (whose
+    encoder then holds untrained weights until `load_imagenet_encoder` or a state dict fills it)."""
+    config = config or ContentNetConfig()
+    if config.encoder == "efficientnet_lite0":
+        from .content_net_lite import LiteEncoderContentNet
+
+        return LiteEncoderContentNet(config)
+    return ContentNet(config)
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable-or-frozen parameters (buffers excluded)."""
     return sum(p.numel() for p in model.parameters())
@@ -199,7 +241,7 @@ def random_content_net(seed: int = 0, config: ContentNetConfig | None = None) ->
     gen_state = torch.random.get_rng_state()
     try:
         torch.manual_seed(seed)
-        model = ContentNet(config)
+        model = build_content_net(config)
     finally:
         torch.random.set_rng_state(gen_state)
     return model.eval()
@@ -341,7 +383,7 @@ def load_content_net(path: str | os.PathLike | None = None, device: str | torch.
 
     state, config = _read_weights(resolved)
     config = config or ContentNetConfig()
-    model = ContentNet(config)
+    model = build_content_net(config)
     state = {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
     try:
         model.load_state_dict(state, strict=True)

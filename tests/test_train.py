@@ -186,3 +186,15 @@ def test_learning_rate_decay_schedule(data_dirs, tmp_path):
     assert t.lr_factor(5) == 1.0 and t.lr_factor(10) == 1.0
     assert abs(t.lr_factor(15) - 0.55) < 1e-9
     assert abs(t.lr_factor(20) - 0.1) < 1e-9 and abs(t.lr_factor(99) - 0.1) < 1e-9
+
+
+def test_photos_are_drawn_in_proportion_to_their_area():
+    from nps_core.train.data import PhotoSet
+
+    big = np.zeros((300, 400, 3), np.uint8)
+    small = np.full((100, 100, 3), 255, np.uint8)
+    photos = PhotoSet([big, small], ["big.jpg", "small.jpg"])
+    assert np.allclose(photos.area_weights(), [12 / 13, 1 / 13])
+    images = torch.cat([batch_for_step(photos, 0, step, 32, 64)[0] for step in range(20)])
+    white_share = float((images.mean(dim=(1, 2, 3)) > 0.5).float().mean())
+    assert 0.02 < white_share < 0.16  # 1/13 = 0.077 expected; uniform drawing would give 0.5

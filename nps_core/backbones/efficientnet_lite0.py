@@ -262,7 +262,7 @@ def read_package_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
     return loaded
 
 
-def _load_into(module: nn.Module, state_dict: Mapping[str, Tensor], source: str) -> None:
+def load_package_weights(module: nn.Module, state_dict: Mapping[str, Tensor], source: str) -> None:
     """Copy the package-layout ``state_dict`` into ``module``; strict on keys and shapes."""
     own = module.state_dict()
     for key, target in own.items():
@@ -311,7 +311,7 @@ def build_efficientnet_lite0_body(last_layer: str, state_dict: Mapping[str, Tens
             raise KeyError(last_layer)
     body = nn.Sequential(children)
     if state_dict is not None:
-        _load_into(body, state_dict, source)
+        load_package_weights(body, state_dict, source)
     return body
 
 
@@ -333,7 +333,7 @@ class EfficientNetLite0Classifier(nn.Module):
             for name, block in self.body.named_children():
                 if name != "stem":
                     setattr(wrapped, name, block)
-            _load_into(wrapped, state_dict, source)
+            load_package_weights(wrapped, state_dict, source)
         self.eval()
 
     def forward(self, x: Tensor) -> Tensor:

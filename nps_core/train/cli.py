@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="predict a logit-space correction to the mean-filled input (see ContentNetConfig.residual)")
     p.add_argument("--residual-base", default="mean", choices=("mean", "smooth", "harmonic"),
                    help="base fill that --residual corrects (see ContentNetConfig.residual_base)")
+    p.add_argument("--encoder", default=d.encoder, choices=("conv", "efficientnet_lite0"),
+                   help="conv: the paper's encoder, trained from scratch; efficientnet_lite0: frozen ImageNet "
+                        "encoder (needs --skips --residual and 5 --channels; see ContentNetConfig.encoder)")
     p.add_argument("--init-zero-output", action="store_true",
                    help="after warm-starting, zero the last decoder layer (residual nets then start at their base fill)")
     p.add_argument("--disc-channels", type=_int_tuple, default=d.disc_channels)
@@ -87,10 +90,10 @@ def _export(args) -> int:
         return 2
     import json
 
-    from ..content_net import ContentNet, ContentNetConfig, save_content_net
+    from ..content_net import ContentNetConfig, build_content_net, save_content_net
 
     state = torch.load(ck, map_location="cpu", weights_only=True)
-    model = ContentNet(ContentNetConfig.from_json(state["config_json"]))
+    model = build_content_net(ContentNetConfig.from_json(state["config_json"]))
     model.load_state_dict(state["model"])
     save_content_net(model, out, metadata={"trained": "true", "steps": int(state["step"]),
                                            "train_seconds": round(float(state.get("train_seconds", 0)), 1),
@@ -110,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = TrainSettings(
         data=args.data, val_data=args.val_data, run_dir=args.run_dir, device=args.device, size=args.size,
         channels=args.channels, bottleneck=args.bottleneck, norm=args.norm, skips=args.skips, residual=args.residual,
-        residual_base=args.residual_base, init_zero_output=args.init_zero_output,
+        residual_base=args.residual_base, encoder=args.encoder, init_zero_output=args.init_zero_output,
         disc_channels=args.disc_channels, disc_downsample=args.disc_downsample,
         batch=args.batch, lr=args.lr, disc_lr=args.disc_lr, lam=args.lam, seed=args.seed, decay_from=args.decay_from, decay_to=args.decay_to,
         max_steps=args.max_steps, max_minutes=args.max_minutes, val_every=args.val_every,

@@ -73,6 +73,13 @@ class PhotoSet:
     def __len__(self) -> int:
         return len(self.photos)
 
+    def area_weights(self) -> np.ndarray:
+        """Probability of drawing each photo, proportional to its cached pixel count, so every
+        pixel of the corpus is equally likely to be cropped (a folder of small texture photos
+        does not crowd out the large scenes)."""
+        areas = np.array([p.shape[0] * p.shape[1] for p in self.photos], dtype=np.float64)
+        return areas / areas.sum()
+
 
 def load_photo_set(root: str | Path, cache_side: int = 512, max_images: int | None = None, log=True) -> PhotoSet:
     """Decode every readable image under `root` (see `load_photo`). Raises if none is readable."""
@@ -129,12 +136,13 @@ def batch_for_step(photos: PhotoSet, seed: int, step: int, batch: int, size: int
                    mask_probs: dict[str, float] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The training batch of `step`: (images `[batch, 3, size, size]` 0..1, masks `[batch, 1, size, size]` 1=hole).
 
-    Deterministic in (seed, step, photos); CPU float32.
+    Photos are drawn with `PhotoSet.area_weights()`. Deterministic in (seed, step, photos); CPU float32.
     """
     rng = np.random.default_rng([seed, step])
+    weights = photos.area_weights()
     images, masks = [], []
     for _ in range(batch):
-        photo = photos.photos[int(rng.integers(0, len(photos)))]
+        photo = photos.photos[int(rng.choice(len(photos), p=weights))]
         images.append(random_crop(photo, rng, size))
         masks.append(torch.from_numpy(sample_mask(rng, size, mask_probs)))
     return torch.stack(images), torch.stack(masks).unsqueeze(1)

