@@ -1,15 +1,19 @@
 """Evaluate the content network on held-out photographs against mean-fill and OpenCV Telea.
 
     .venv/bin/python bench/eval_content_net.py [--weights weights/content_net.safetensors]
-        [--val-data /root/nps-data/photos/val] [--per-image 32] [--grid weights/content_net_preview.png]
+        [--set heldout|evalset] [--val-data /root/nps-data/photos/val] [--per-image 32]
+        [--grid weights/content_net_preview.png] [--compare OTHER.safetensors]
 
-Evaluation set: for every held-out photo, `--per-image` 128x128 windows (the centre crop plus
+Two photo sets: `heldout` (default) is the training corpus's held-out split (`--val-data`);
+`evalset` is the 12 main photos of the quality benchmark (bench/eval_set.py: scikit-image,
+scikit-learn, matplotlib and mate-backgrounds photos at 512 px, never training data).
+Windows: for every photo, `--per-image` 128x128 windows (the centre crop plus
 random crops at random scales) with fixed-seed masks cycling through the paper's centre square,
 random rectangles and free-form strokes (`nps_core.train.data.fixed_eval_set`, seed 2024 -- a
 different draw from the seed-1234 set used for model selection during training).
 Metrics are measured on hole pixels only: L1 (mean absolute error), L2 (mean squared error) and
 PSNR (dB, mean of per-window PSNRs), for 0..1 RGB. Prints a markdown table and writes a grid PNG
-(input with hole | Telea | content net composited | truth) for a few windows.
+(input with hole | Telea | [compared net |] content net composited | truth) for a few windows.
 Needs `opencv-python-headless` (bench dependency only).
 """
 
@@ -27,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nps_core.content_net import load_content_net, mean_fill, predict_content  # noqa: E402
-from nps_core.train.data import fixed_eval_set, load_photo_set  # noqa: E402
+from nps_core.train.data import PhotoSet, fixed_eval_set, load_photo_set  # noqa: E402
 from nps_core.train.masks import MASK_KINDS  # noqa: E402
 from nps_core.train.metrics import hole_errors  # noqa: E402
 
@@ -95,10 +99,30 @@ def save_grid(path: Path, columns: list[torch.Tensor], labels: list[str], rows: 
     grid.save(path)
 
 
+def predict_all(weights, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Raw predictions of the content net in `weights` (None = shipped) for [N,3,128,128] windows."""
+    model = load_content_net(weights)
+    with torch.no_grad():
+        return torch.cat([predict_content(model, images[i : i + 32], masks[i : i + 32])
+                          for i in range(0, len(images), 32)])
+
+
+def evalset_photos() -> PhotoSet:
+    """The quality benchmark's 12 main photos (512x512, uint8) as a PhotoSet."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from eval_set import MAIN_SIZE, MAIN_SOURCES, cached_image
+
+    arrays = [(cached_image(src, MAIN_SIZE) * 255.0 + 0.5).clip(0, 255).astype(np.uint8) for src in MAIN_SOURCES]
+    return PhotoSet(arrays, [Path(src.name) for src in MAIN_SOURCES])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--weights", default=None, help="content-net file (default: the shipped weights)")
+    ap.add_argument("--set", default="heldout", choices=("heldout", "evalset"),
+                    help="heldout: the corpus's held-out split (--val-data); evalset: bench/eval_set.py's 12 photos")
     ap.add_argument("--val-data", default="/root/nps-data/photos/val")
+    ap.add_argument("--compare", default=None, help="a second content-net file to report beside --weights")
     ap.add_argument("--per-image", type=int, default=32)
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--grid", default=str(ROOT / "weights" / "content_net_preview.png"))
@@ -108,20 +132,18 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    photos = load_photo_set(args.val_data, cache_side=768, log=False)
+    photos = evalset_photos() if args.set == "evalset" else load_photo_set(args.val_data, cache_side=768, log=False)
     images, masks, kinds, names = fixed_eval_set(photos, 128, per_image=args.per_image, seed=args.seed)
-    model = load_content_net(args.weights)
-    with torch.no_grad():
-        preds = torch.cat([predict_content(model, images[i : i + 32], masks[i : i + 32])
-                           for i in range(0, len(images), 32)])
-    methods = {
-        "content net (this pack)": composite(preds, images, masks),
-        "OpenCV Telea (r=5)": composite(telea(images, masks), images, masks),
-        "mean fill": mean_fill(images, masks),
-    }
+    methods = {"content net (this pack)": composite(predict_all(args.weights, images, masks), images, masks)}
+    if args.compare:
+        methods[f"content net ({Path(args.compare).name})"] = composite(
+            predict_all(args.compare, images, masks), images, masks)
+    methods["OpenCV Telea (r=5)"] = composite(telea(images, masks), images, masks)
+    methods["mean fill"] = mean_fill(images, masks)
     table = evaluate(methods, images, masks, kinds)
     counts = {k: kinds.count(k) for k in MASK_KINDS if k in kinds}
-    print(f"{len(images)} windows of 128x128 from {len(photos)} held-out photos "
+    label = "evaluation-set" if args.set == "evalset" else "held-out"
+    print(f"{len(images)} windows of 128x128 from {len(photos)} {label} photos "
           f"({', '.join(f'{k}: {n}' for k, n in counts.items())}); hole pixels only, RGB in 0..1.\n")
     print(markdown_table(table, counts))
 
@@ -132,8 +154,12 @@ def main(argv=None) -> int:
         if cands:
             rows.append(cands[(k * 7) % len(cands)])
     shown_input = images * (1 - masks) + masks * torch.tensor([1.0, 0.0, 1.0]).view(1, 3, 1, 1)
-    save_grid(Path(args.grid), [shown_input, methods["OpenCV Telea (r=5)"], methods["content net (this pack)"], images],
-              ["input (hole magenta)", "OpenCV Telea", "content net", "truth"], rows)
+    columns = [shown_input, methods["OpenCV Telea (r=5)"]]
+    labels = ["input (hole magenta)", "OpenCV Telea"]
+    if args.compare:
+        columns.append(methods[f"content net ({Path(args.compare).name})"])
+        labels.append(Path(args.compare).stem)
+    save_grid(Path(args.grid), columns + [methods["content net (this pack)"], images], labels + ["content net", "truth"], rows)
     print(f"\ngrid: {args.grid}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
