@@ -12,7 +12,8 @@ random crops at random scales) with fixed-seed masks cycling through the paper's
 random rectangles and free-form strokes (`nps_core.train.data.fixed_eval_set`, seed 2024 -- a
 different draw from the seed-1234 set used for model selection during training).
 Metrics are measured on hole pixels only: L1 (mean absolute error), L2 (mean squared error) and
-PSNR (dB, mean of per-window PSNRs), for 0..1 RGB. Prints a markdown table and writes a grid PNG
+PSNR (dB, mean of per-window PSNRs), for 0..1 RGB, plus a sharpness ratio (hole gradient
+energy of the fill over the truth's; 1 = as detailed as the photo, a smear is far below 1). Prints a markdown table and writes a grid PNG
 (input with hole | Telea | [compared net |] content net composited | truth) for a few windows.
 Needs `opencv-python-headless` (bench dependency only).
 """
@@ -29,6 +30,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from nps_core.content_net import load_content_net, mean_fill, predict_content  # noqa: E402
 from nps_core.train.data import PhotoSet, fixed_eval_set, load_photo_set  # noqa: E402
@@ -53,30 +55,53 @@ def composite(pred: torch.Tensor, truth: torch.Tensor, mask: torch.Tensor) -> to
     return truth * (1 - mask) + pred * mask
 
 
+def hole_gradients(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Per-window mean grey-level gradient magnitude inside the hole, border pixels
+    (bench/metrics.py's SEAM) left out: images [N,3,H,W] 0..1, masks [N,1,H,W] -> [N] float64."""
+    from metrics import SEAM, erode, gradient_magnitude
+
+    out = []
+    for img, m in zip(images, masks):
+        hole = m[0].numpy() > 0.5
+        inner = erode(hole, SEAM)
+        hole = inner if inner.any() else hole
+        out.append(gradient_magnitude(img.permute(1, 2, 0).numpy())[hole].mean())
+    return torch.tensor(out, dtype=torch.float64)
+
+
 def evaluate(methods: dict[str, torch.Tensor], truth: torch.Tensor, masks: torch.Tensor, kinds: list[str]):
-    """{method: {"all"|kind: {"l1","l2","psnr"}}} from per-window hole errors."""
+    """{method: {"all"|kind: {"l1","l2","psnr","sharp"}}} from per-window hole errors. "sharp" is the
+    pooled sharpness ratio: summed hole gradient magnitude of the fill over that of the truth
+    (1 = as much edge energy as the photo, lower = smoother, a smear is far below 1)."""
     kinds_arr = np.array(kinds)
+    truth_grad = hole_gradients(truth, masks)
     table = {}
     for name, pred in methods.items():
         errs = hole_errors(pred, truth, masks)
-        rows = {"all": {k: float(v.mean()) for k, v in errs.items()}}
+        errs["sharp"] = hole_gradients(pred, masks)
+        def summary(sel):
+            row = {k: float(v[sel].mean()) for k, v in errs.items() if k != "sharp"}
+            row["sharp"] = float(errs["sharp"][sel].sum() / truth_grad[sel].sum().clamp_min(1e-12))
+            return row
+
+        rows = {"all": summary(torch.ones(len(kinds), dtype=torch.bool))}
         for kind in MASK_KINDS:
             sel = torch.from_numpy(kinds_arr == kind)
             if sel.any():
-                rows[kind] = {k: float(v[sel].mean()) for k, v in errs.items()}
+                rows[kind] = summary(sel)
         table[name] = rows
     return table
 
 
 def markdown_table(table, counts: dict[str, int]) -> str:
     kinds = [k for k in MASK_KINDS if k in counts]
-    head = "| method | hole L1 | hole L2 | hole PSNR (dB) | " + " | ".join(
+    head = "| method | hole L1 | hole L2 | hole PSNR (dB) | sharpness | " + " | ".join(
         f"PSNR {k} (n={counts[k]})" for k in kinds) + " |"
-    sep = "|---|---:|---:|---:|" + "---:|" * len(kinds)
+    sep = "|---|---:|---:|---:|---:|" + "---:|" * len(kinds)
     lines = [head, sep]
     for name, rows in table.items():
         a = rows["all"]
-        lines.append(f"| {name} | {a['l1']:.4f} | {a['l2']:.5f} | {a['psnr']:.2f} | "
+        lines.append(f"| {name} | {a['l1']:.4f} | {a['l2']:.5f} | {a['psnr']:.2f} | {a['sharp']:.2f} | "
                      + " | ".join(f"{rows[k]['psnr']:.2f}" for k in kinds) + " |")
     return "\n".join(lines)
 
@@ -109,7 +134,6 @@ def predict_all(weights, images: torch.Tensor, masks: torch.Tensor) -> torch.Ten
 
 def evalset_photos() -> PhotoSet:
     """The quality benchmark's 12 main photos (512x512, uint8) as a PhotoSet."""
-    sys.path.insert(0, str(ROOT / "bench"))
     from eval_set import MAIN_SIZE, MAIN_SOURCES, cached_image
 
     arrays = [(cached_image(src, MAIN_SIZE) * 255.0 + 0.5).clip(0, 255).astype(np.uint8) for src in MAIN_SOURCES]
