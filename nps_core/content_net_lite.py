@@ -15,9 +15,11 @@ Forward pass, for x `[B, 4, S, S]` (mean-filled RGB in 0..1 + mask, 1 = hole), S
    `block10_out` 112, `block15_out` 320).
 3. Bottleneck: flatten [stride-32 features, mask at stride 32] -> Linear(bottleneck) -> ELU ->
    Linear -> `[B, channels[-1], S/32, S/32]` -> BatchNorm -> ELU.
-4. Decoder: per stage a 4x4 stride-2 transposed conv + BatchNorm + ELU to `channels[i]`, then
-   the encoder tap of that resolution and the mask, projected by a 1x1 conv, are added.
-   The last transposed conv (zero-initialised) gives 3 channels at S: a logit-space correction.
+4. Decoder: per stage a 2x bilinear upsampling and a 3x3 conv + BatchNorm + ELU to `channels[i]`;
+   then the encoder tap of that resolution and the mask, projected by a 1x1 conv, are added, and
+   a second 3x3 conv + BatchNorm + ELU mixes them. (Upsample-then-convolve instead of the paper's
+   transposed convs: no checkerboard artefacts.) A last upsampling and 3x3 conv (zero-initialised)
+   give 3 channels at S: a logit-space correction.
 5. out = sigmoid(logit(base) + correction), `[B, 3, S, S]` in 0..1.
 
 The encoder's weights are part of the module's state dict, so an exported file is self-contained:
@@ -79,17 +81,18 @@ class LiteEncoderContentNet(nn.Module):
         )
         self.bottleneck_act = nn.Sequential(_norm(cfg.norm, cfg.channels[-1]), nn.ELU(inplace=True))
         # decoder stage k goes from stride 2**(k+2) to 2**(k+1), k = 3 .. 0, i.e. channels[k+1] -> channels[k]
+        def conv_block(cin: int, cout: int) -> nn.Sequential:
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=cfg.norm == "none"),
+                                 _norm(cfg.norm, cout), nn.ELU(inplace=True))
+
         self.up = nn.ModuleList()
         self.skip = nn.ModuleList()
+        self.mix = nn.ModuleList()
         for k in range(ENCODER_DEPTH - 1):
-            self.up.append(nn.Sequential(
-                nn.ConvTranspose2d(cfg.channels[k + 1], cfg.channels[k], 4, stride=2, padding=1,
-                                   bias=cfg.norm == "none"),
-                _norm(cfg.norm, cfg.channels[k]),
-                nn.ELU(inplace=True),
-            ))
+            self.up.append(conv_block(cfg.channels[k + 1], cfg.channels[k]))
             self.skip.append(nn.Conv2d(ENCODER_TAPS[k][1] + 1, cfg.channels[k], 1))
-        self.output_layer = nn.ConvTranspose2d(cfg.channels[0], 3, 4, stride=2, padding=1)
+            self.mix.append(conv_block(cfg.channels[k], cfg.channels[k]))
+        self.output_layer = nn.Conv2d(cfg.channels[0], 3, 3, padding=1)
         nn.init.zeros_(self.output_layer.weight)
         nn.init.zeros_(self.output_layer.bias)
 
@@ -126,10 +129,15 @@ class LiteEncoderContentNet(nn.Module):
         h = self.bottleneck(top).reshape(x.shape[0], cfg.channels[-1], *taps[-1].shape[-2:])
         h = self.bottleneck_act(h)
         for k in range(ENCODER_DEPTH - 2, -1, -1):
-            h = self.up[k](h)
+            h = self.up[k](_upsample2x(h))
             h = h + self.skip[k](torch.cat([taps[k], masks[k]], dim=1))
-        correction = self.output_layer(h)
+            h = self.mix[k](h)
+        correction = self.output_layer(_upsample2x(h))
         return torch.sigmoid(correction + torch.log(base / (1.0 - base)))
+
+
+def _upsample2x(h: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(h, scale_factor=2.0, mode="bilinear", align_corners=False)
 
 
 def load_imagenet_encoder(model: LiteEncoderContentNet) -> None:
