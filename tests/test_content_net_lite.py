@@ -146,3 +146,25 @@ def test_predict_content_accepts_any_size_and_keeps_the_input():
     assert out.shape == (1, 3, 90, 70)
     assert torch.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
     assert torch.equal(image, image_copy)
+
+
+def test_directional_base_starts_as_a_fixed_mix_of_harmonic_and_line_fills():
+    from nps_core.content_net_lite import HARMONIC_START_LOGIT
+    from nps_core.directional_fill import DIRECTIONS, directional_fills
+
+    config = ContentNetConfig(**{**LITE_TRAIN, "residual_base": "directional"})
+    model = build_content_net(config).eval()
+    x = _input()
+    with torch.no_grad():
+        out = model(x)
+    rgb, mask = x[:, :3], x[:, 3:]
+    harmonic = harmonic_fill(rgb, mask).clamp(0.01, 0.99)
+    lines = directional_fills(rgb, mask, harmonic)
+    w_h = torch.softmax(torch.tensor([HARMONIC_START_LOGIT] + [0.0] * len(DIRECTIONS)), 0)
+    expected = (w_h[0] * harmonic + w_h[1] * lines.sum(dim=1)).clamp(0.01, 0.99)
+    assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_directional_base_needs_the_lite_encoder():
+    with pytest.raises(NPSInputError, match="directional"):
+        ContentNetConfig(skips=True, residual=True, residual_base="directional")

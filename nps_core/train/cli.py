@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skips", action="store_true", help="additive U-Net skips (see ContentNetConfig.skips)")
     p.add_argument("--residual", action="store_true",
                    help="predict a logit-space correction to the mean-filled input (see ContentNetConfig.residual)")
-    p.add_argument("--residual-base", default="mean", choices=("mean", "smooth", "harmonic"),
+    p.add_argument("--residual-base", default="mean", choices=("mean", "smooth", "harmonic", "directional"),
                    help="base fill that --residual corrects (see ContentNetConfig.residual_base)")
     p.add_argument("--encoder", default=d.encoder, choices=("conv", "efficientnet_lite0"),
                    help="conv: the paper's encoder, trained from scratch; efficientnet_lite0: frozen ImageNet "

@@ -161,9 +161,7 @@ class Trainer:
             return False
         self.model.load_state_dict(theirs)
         if self.s.init_zero_output:
-            with torch.no_grad():
-                self.model.output_layer.weight.zero_()
-                self.model.output_layer.bias.zero_()
+            self.model.reset_output()
         log(f"warm-started the content network from {path} ({src.config})"
             + ("; last decoder layer zeroed" if self.s.init_zero_output else ""))
         return True
