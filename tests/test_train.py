@@ -198,3 +198,23 @@ def test_photos_are_drawn_in_proportion_to_their_area():
     images = torch.cat([batch_for_step(photos, 0, step, 32, 64)[0] for step in range(20)])
     white_share = float((images.mean(dim=(1, 2, 3)) > 0.5).float().mean())
     assert 0.02 < white_share < 0.16  # 1/13 = 0.077 expected; uniform drawing would give 0.5
+
+
+def test_cli_export_of_last_recalibrates_batchnorm_when_given_data(data_dirs, tmp_path):
+    import json
+
+    train, val = data_dirs
+    run = tmp_path / "recal"
+    common = ["--data", str(train), "--val-data", str(val), "--run-dir", str(run), "--size", "32",
+              "--channels", "8,16", "--bottleneck", "16", "--disc-channels", "8,16", "--batch", "2",
+              "--cache-side", "64", "--threads", "1", "--val-every", "100", "--val-samples", "4", "--init", "none"]
+    assert train_main(common + ["--max-steps", "2"]) == 0
+    ck = torch.load(run / "checkpoint_last.pt", weights_only=True)
+    out = tmp_path / "recal.safetensors"
+    assert train_main(common + ["--export", str(out), "--export-from", "last"]) == 0
+    meta = read_content_net_metadata(out)
+    assert set(json.loads(meta["val"])) == {"l1", "l2", "psnr"}
+    assert json.loads(meta["steps"]) == 2
+    model = load_content_net(out)
+    key = next(k for k in ck["model"] if k.endswith("running_mean"))
+    assert not torch.allclose(model.state_dict()[key], ck["model"][key].float(), atol=1e-3)

@@ -2,6 +2,8 @@
 
 Train:   python -m nps_core.train --data PHOTOS --val-data HELDOUT --run-dir /root/nps-runs/x [--resume]
 Export:  python -m nps_core.train --run-dir /root/nps-runs/x --export OUT.safetensors [--export-from best|last]
+         (with --export-from last, also passing the run's --data [--val-data] and architecture flags
+         recomputes BatchNorm statistics first and stores validation numbers in the file)
 Bench:   python -m nps_core.train --data PHOTOS --throughput 20    (samples/s of a config, no files written)
 """
 
@@ -103,14 +105,8 @@ def _export(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.export:
-        return _export(args)
-    if not args.data:
-        print("error: --data FOLDER is required for training (or pass --export OUT)", file=sys.stderr)
-        return 2
-    settings = TrainSettings(
+def _settings_from_args(args) -> TrainSettings:
+    return TrainSettings(
         data=args.data, val_data=args.val_data, run_dir=args.run_dir, device=args.device, size=args.size,
         channels=args.channels, bottleneck=args.bottleneck, norm=args.norm, skips=args.skips, residual=args.residual,
         residual_base=args.residual_base, encoder=args.encoder, init_zero_output=args.init_zero_output,
@@ -121,6 +117,37 @@ def main(argv: list[str] | None = None) -> int:
         cache_side=args.cache_side, max_images=args.max_images, init=args.init,
         export_best=args.export_best, threads=args.threads,
     )
+
+
+def _export_recalibrated(args) -> int:
+    """Export the last checkpoint after recomputing BatchNorm statistics on --data (and validating
+    on --val-data, whose numbers go into the file's metadata)."""
+    ck = Path(args.run_dir) / CHECKPOINT_NAME
+    if not ck.is_file():
+        print(f"error: no {CHECKPOINT_NAME} in '{args.run_dir}'; train first or pass the right --run-dir", file=sys.stderr)
+        return 2
+    trainer = Trainer(_settings_from_args(args))
+    trainer.load_checkpoint(ck)
+    val = trainer.validate() if trainer.val_set is not None else None
+    if val is None:
+        trainer.recalibrate_batchnorm()
+    trainer.model.eval()
+    trainer.export(args.export, val)
+    log(f"exported {ck} (step {trainer.step}, BatchNorm recalibrated on --data"
+        + (f", val hole L1 {val['l1']:.4f} PSNR {val['psnr']:.2f} dB" if val else "") + f") -> {args.export}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.export:
+        if args.export_from == "last" and args.data:
+            return _export_recalibrated(args)
+        return _export(args)
+    if not args.data:
+        print("error: --data FOLDER is required for training (or pass --export OUT)", file=sys.stderr)
+        return 2
+    settings = _settings_from_args(args)
     if args.throughput:
         return _throughput(settings, args.throughput)
     ck = Path(args.run_dir) / CHECKPOINT_NAME
