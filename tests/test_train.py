@@ -37,6 +37,15 @@ def data_dirs(tmp_path_factory):
     return _write_images(root / "train", 4, 0), _write_images(root / "val", 2, 1)
 
 
+def _cli_args(data_dirs, run_dir, val_every):
+    """Command-line arguments of a tiny training run (see TINY)."""
+    train, val = data_dirs
+    return ["--data", str(train), "--val-data", str(val), "--run-dir", str(run_dir), "--size", "32",
+            "--channels", "8,16", "--bottleneck", "16", "--disc-channels", "8,16", "--batch", "2",
+            "--cache-side", "64", "--threads", "1", "--val-every", str(val_every), "--val-samples", "4",
+            "--init", "none"]
+
+
 def _settings(data_dirs, run_dir, **kw):
     train, val = data_dirs
     return TrainSettings(data=str(train), val_data=str(val), run_dir=str(run_dir), **{**TINY, **kw})
@@ -164,11 +173,8 @@ def test_warm_start_skips_placeholder_and_uses_trained(data_dirs, tmp_path):
 
 
 def test_cli_train_resume_and_export(data_dirs, tmp_path):
-    train, val = data_dirs
     run = tmp_path / "cli"
-    common = ["--data", str(train), "--val-data", str(val), "--run-dir", str(run), "--size", "32",
-              "--channels", "8,16", "--bottleneck", "16", "--disc-channels", "8,16", "--batch", "2",
-              "--cache-side", "64", "--threads", "1", "--val-every", "2", "--val-samples", "4", "--init", "none"]
+    common = _cli_args(data_dirs, run, val_every=2)
     assert train_main(common + ["--max-steps", "2"]) == 0
     assert train_main(common + ["--max-steps", "3"]) == 2  # refuses to overwrite without --resume
     assert train_main(common + ["--max-steps", "3", "--resume"]) == 0
@@ -203,11 +209,8 @@ def test_photos_are_drawn_in_proportion_to_their_area():
 def test_cli_export_of_last_recalibrates_batchnorm_when_given_data(data_dirs, tmp_path):
     import json
 
-    train, val = data_dirs
     run = tmp_path / "recal"
-    common = ["--data", str(train), "--val-data", str(val), "--run-dir", str(run), "--size", "32",
-              "--channels", "8,16", "--bottleneck", "16", "--disc-channels", "8,16", "--batch", "2",
-              "--cache-side", "64", "--threads", "1", "--val-every", "100", "--val-samples", "4", "--init", "none"]
+    common = _cli_args(data_dirs, run, val_every=100)
     assert train_main(common + ["--max-steps", "2"]) == 0
     ck = torch.load(run / "checkpoint_last.pt", weights_only=True)
     out = tmp_path / "recal.safetensors"
