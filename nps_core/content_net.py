@@ -189,11 +189,6 @@ class ContentNet(nn.Module):
             self.decoder[-1].weight.zero_()
             self.decoder[-1].bias.zero_()
 
-    @property
-    def output_layer(self) -> nn.Module:
-        """The last decoder layer (zeroed to make a residual network return its base fill)."""
-        return self.decoder[-1]
-
     def trainable_parameters(self) -> list[nn.Parameter]:
         """Every parameter (this network has no frozen part)."""
         return list(self.parameters())

@@ -3,9 +3,9 @@
 Not in the paper. The paper's Context Encoder learns its encoder from scratch on ImageNet-scale
 data; this pack can only train on a few dozen photographs on CPU, so this variant borrows an
 encoder that already knows what natural images contain and trains only the bottleneck and the
-decoder. The layout otherwise follows the Context Encoder: encoder -> fully connected
-bottleneck -> transposed-conv decoder with ELU, plus additive skips and a residual over the
-built-in harmonic fill (as `ContentNetConfig.skips` / `residual` describe).
+decoder. The layout otherwise follows the Context Encoder (encoder -> fully connected bottleneck
+-> up-sampling decoder with ELU), plus additive skips and a residual over a built-in base fill
+(as `ContentNetConfig.skips` / `residual` / `residual_base` describe).
 
 Forward pass, for x `[B, 4, S, S]` (mean-filled RGB in 0..1 + mask, 1 = hole), S = config.size:
 
