@@ -35,7 +35,7 @@ CONFIG_METADATA_KEY = "nps_content_net_config"
 FORMAT_METADATA_KEY = "format"
 FORMAT_NAME = "nps-inpaint content_net v1"
 _NORMS = ("batch", "none")
-_RESIDUAL_BASES = ("mean", "smooth", "harmonic", "directional")
+RESIDUAL_BASES = ("mean", "smooth", "harmonic", "directional")
 ENCODERS = ("conv", "efficientnet_lite0")
 
 
@@ -92,8 +92,8 @@ class ContentNetConfig:
             raise NPSInputError(f"ContentNetConfig.in_channels={self.in_channels}: only 4 (RGB + mask) is supported.")
         if self.bottleneck <= 0:
             raise NPSInputError(f"ContentNetConfig.bottleneck={self.bottleneck}: must be positive.")
-        if self.residual_base not in _RESIDUAL_BASES:
-            raise NPSInputError(f"ContentNetConfig.residual_base={self.residual_base!r}: use one of {_RESIDUAL_BASES}.")
+        if self.residual_base not in RESIDUAL_BASES:
+            raise NPSInputError(f"ContentNetConfig.residual_base={self.residual_base!r}: use one of {RESIDUAL_BASES}.")
         if self.norm not in _NORMS:
             raise NPSInputError(f"ContentNetConfig.norm={self.norm!r}: use one of {_NORMS}.")
         if self.encoder not in ENCODERS:
@@ -140,7 +140,7 @@ def check_network_input(x: torch.Tensor, cfg: ContentNetConfig) -> None:
         )
 
 
-def _norm(kind: str, channels: int) -> nn.Module:
+def norm_layer(kind: str, channels: int) -> nn.Module:
     return nn.BatchNorm2d(channels) if kind == "batch" else nn.Identity()
 
 
@@ -160,7 +160,7 @@ class ContentNet(nn.Module):
         for i, ch in enumerate(cfg.channels):
             enc.append(nn.Conv2d(prev, ch, 4, stride=2, padding=1, bias=(i == 0 or cfg.norm == "none")))
             if i > 0:
-                enc.append(_norm(cfg.norm, ch))
+                enc.append(norm_layer(cfg.norm, ch))
             enc.append(nn.ELU(inplace=True))
             prev = ch
         self.encoder = nn.Sequential(*enc)
@@ -171,12 +171,12 @@ class ContentNet(nn.Module):
             nn.ELU(inplace=True),
             nn.Linear(cfg.bottleneck, flat),
         )
-        self.bottleneck_act = nn.Sequential(_norm(cfg.norm, cfg.channels[-1]), nn.ELU(inplace=True))
+        self.bottleneck_act = nn.Sequential(norm_layer(cfg.norm, cfg.channels[-1]), nn.ELU(inplace=True))
         dec: list[nn.Module] = []
         widths = list(cfg.channels)
         for i in range(len(widths) - 1, 0, -1):
             dec.append(nn.ConvTranspose2d(widths[i], widths[i - 1], 4, stride=2, padding=1, bias=cfg.norm == "none"))
-            dec.append(_norm(cfg.norm, widths[i - 1]))
+            dec.append(norm_layer(cfg.norm, widths[i - 1]))
             dec.append(nn.ELU(inplace=True))
         dec.append(nn.ConvTranspose2d(widths[0], 3, 4, stride=2, padding=1))
         self.decoder = nn.Sequential(*dec)
@@ -214,7 +214,7 @@ class ContentNet(nn.Module):
         else:
             h = self.decoder(h)
         if cfg.residual:
-            rgb = _BASE_FILLS[cfg.residual_base](x[:, :3], x[:, 3:])
+            rgb = BASE_FILLS[cfg.residual_base](x[:, :3], x[:, 3:])
             rgb = rgb.clamp(0.01, 0.99)
             h = h + torch.log(rgb / (1.0 - rgb))
         return torch.sigmoid(h)
@@ -510,7 +510,7 @@ def harmonic_fill(image: torch.Tensor, mask: torch.Tensor, iterations: tuple[int
     return image * known + fill * hole
 
 
-_BASE_FILLS = {
+BASE_FILLS = {
     "mean": lambda rgb, mask: rgb,  # the network input is already mean-filled
     "smooth": lambda rgb, mask: smooth_fill(rgb, mask),
     "harmonic": lambda rgb, mask: harmonic_fill(rgb, mask),

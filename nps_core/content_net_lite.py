@@ -40,6 +40,7 @@ import torch.nn.functional as F
 
 from .backbones import efficientnet_lite0 as effnet
 from .backbones.extractor import IMAGENET_MEAN, IMAGENET_STD
+from .content_net import BASE_FILLS, check_network_input, norm_layer  # content_net imports this module lazily
 from .directional_fill import DIRECTIONS, directional_fills
 
 # (encoder block whose output is tapped, its channels), strides 2, 4, 8, 16, 32
@@ -69,15 +70,13 @@ class LiteEncoderContentNet(nn.Module):
 
     def __init__(self, config) -> None:
         super().__init__()
-        from .content_net import _norm  # local import: content_net imports this module
-
         self.config = cfg = config
         body = effnet.build_efficientnet_lite0_body(ENCODER_TAPS[-1][0] + "_out")
         self.encoder = body
         self.encoder.requires_grad_(False)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
-        self._tap_blocks = {name: i for i, (name, _) in enumerate(ENCODER_TAPS)}
+        self._tap_blocks = frozenset(name for name, _ in ENCODER_TAPS)
 
         bottom = cfg.bottom_size
         top_channels = ENCODER_TAPS[-1][1]
@@ -87,11 +86,11 @@ class LiteEncoderContentNet(nn.Module):
             nn.ELU(inplace=True),
             nn.Linear(cfg.bottleneck, cfg.channels[-1] * bottom * bottom),
         )
-        self.bottleneck_act = nn.Sequential(_norm(cfg.norm, cfg.channels[-1]), nn.ELU(inplace=True))
+        self.bottleneck_act = nn.Sequential(norm_layer(cfg.norm, cfg.channels[-1]), nn.ELU(inplace=True))
         # decoder stage k goes from stride 2**(k+2) to 2**(k+1), k = 3 .. 0, i.e. channels[k+1] -> channels[k]
         def conv_block(cin: int, cout: int) -> nn.Sequential:
             return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=cfg.norm == "none"),
-                                 _norm(cfg.norm, cout), nn.ELU(inplace=True))
+                                 norm_layer(cfg.norm, cout), nn.ELU(inplace=True))
 
         self.up = nn.ModuleList()
         self.skip = nn.ModuleList()
@@ -133,12 +132,10 @@ class LiteEncoderContentNet(nn.Module):
         return taps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        from .content_net import _BASE_FILLS, check_network_input
-
         cfg = self.config
         check_network_input(x, cfg)
         rgb, mask = x[:, :3], x[:, 3:]
-        harmonic = _BASE_FILLS["harmonic" if self.directional else cfg.residual_base](rgb, mask).clamp(0.01, 0.99)
+        harmonic = BASE_FILLS["harmonic" if self.directional else cfg.residual_base](rgb, mask).clamp(0.01, 0.99)
         with torch.no_grad():
             taps = self.encode(harmonic)
         masks = [F.adaptive_avg_pool2d(mask, t.shape[-2:]) for t in taps]

@@ -9,8 +9,8 @@ continuation without having to learn geometry from scratch.
 
 Directions (`DIRECTIONS`): lines y = y0 + slope * x or, on the transposed image, x = x0 + slope * y.
 Shifting column x by round(slope * x) pixels (a skew) turns such a line into a row, which is
-interpolated and skewed back. Angles: 0, +-26.6,
-+-45 degrees from horizontal, and 90, +-63.4 degrees.
+interpolated and skewed back. Angles: 0, +-26.6, +-45 degrees from horizontal, and 90, +-63.4
+degrees.
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ def _line_fill(image: torch.Tensor, known: torch.Tensor, slope: float) -> tuple[
     Column x is shifted down by round(slope * x) (made non-negative) onto a taller canvas, where
     those lines are rows; rows are interpolated and the canvas is shifted back.
     """
+    if slope == 0.0:  # the lines already are rows
+        return _interpolate_rows(image, known)
     b, c, h, w = image.shape
     shifts, extra = _skew_index(w, slope, image.device)
     canvas_h = h + extra

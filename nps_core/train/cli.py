@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from ..content_net import ENCODERS, RESIDUAL_BASES
 from ..paths import default_content_weights_path
 from .trainer import BEST_NAME, CHECKPOINT_NAME, Trainer, TrainSettings, log
 
@@ -43,9 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skips", action="store_true", help="additive U-Net skips (see ContentNetConfig.skips)")
     p.add_argument("--residual", action="store_true",
                    help="predict a logit-space correction to the mean-filled input (see ContentNetConfig.residual)")
-    p.add_argument("--residual-base", default="mean", choices=("mean", "smooth", "harmonic", "directional"),
+    p.add_argument("--residual-base", default=d.residual_base, choices=RESIDUAL_BASES,
                    help="base fill that --residual corrects (see ContentNetConfig.residual_base)")
-    p.add_argument("--encoder", default=d.encoder, choices=("conv", "efficientnet_lite0"),
+    p.add_argument("--encoder", default=d.encoder, choices=ENCODERS,
                    help="conv: the paper's encoder, trained from scratch; efficientnet_lite0: frozen ImageNet "
                         "encoder (needs --skips --residual and 5 --channels; see ContentNetConfig.encoder)")
     p.add_argument("--init-zero-output", action="store_true",
