@@ -19,11 +19,16 @@ Each photo is centre-cropped to a square and resized (Lanczos) to 512 px ("main"
 
 Masks are drawn from numpy's PCG64 seeded by (BASE_SEED, family, image name): the same on every run
 and every machine. `python bench/eval_set.py [--sheet PATH]` prints the set and checks the corpus.
+
+No method ever sees the answer: `Case.input_image` is the photo with every hole pixel overwritten
+by uniform noise (`hide_hole`, numpy PCG64 seeded by `noise_seed(case key, size)`). Every method
+is given that input; only the metrics look at `Case.image` (the truth).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import glob
 import hashlib
 import os
@@ -229,6 +234,35 @@ def make_mask(family: str, size: int, seed: int) -> np.ndarray:
     raise ValueError(f"unknown mask family {family!r}; use one of {FAMILIES}")
 
 
+# --------------------------------------------------------------------------------------------- hiding the hole
+
+def noise_seed(*parts, base: int = BASE_SEED) -> int:
+    """A fixed seed for the noise that hides a hole, from any labels (case key, size, index, ...)."""
+    return mask_seed("noise", "/".join(str(p) for p in parts), base)
+
+
+def hide_hole(image, mask, seed: int) -> np.ndarray:
+    """A copy of `image` ([H,W,C] or [H,W]; float 0..1 or uint8) whose hole pixels (`mask` [H,W],
+    True / > 0.5 = hole) hold uniform noise (floats: [0, 1); uint8: 0..255) from numpy's PCG64 seeded
+    by `seed`; known pixels are untouched. Deterministic in (image shape, mask, seed). Every
+    benchmark hands methods this, never the truth: a method that peeks at hole pixels sees noise."""
+    image = np.asarray(image)
+    hole = np.asarray(mask) > 0.5
+    if hole.shape != image.shape[:2]:
+        raise ValueError(f"mask {hole.shape} must be [H,W] of the image {image.shape[:2]}")
+    rng = np.random.Generator(np.random.PCG64(seed))
+    shape = (int(hole.sum()),) + image.shape[2:]
+    if image.dtype == np.uint8:
+        noise = rng.integers(0, 256, size=shape, dtype=np.uint8)
+    elif image.dtype.kind == "f":
+        noise = rng.random(shape, dtype=np.float64).astype(image.dtype)
+    else:
+        raise TypeError(f"hide_hole: image dtype {image.dtype} (use float 0..1 or uint8)")
+    out = image.copy()
+    out[hole] = noise
+    return out
+
+
 # --------------------------------------------------------------------------------------------- the set
 
 @dataclass
@@ -243,6 +277,11 @@ class Case:
     @property
     def key(self) -> str:
         return f"{self.name}/{self.family}"
+
+    @functools.cached_property
+    def input_image(self) -> np.ndarray:
+        """What a method is given: the image with its hole overwritten by seeded noise (`hide_hole`)."""
+        return hide_hole(self.image, self.mask, noise_seed(self.key, self.size))
 
 
 def cache_dir() -> Path:
