@@ -11,6 +11,9 @@ Windows: for every photo, `--per-image` 128x128 windows (the centre crop plus
 random crops at random scales) with fixed-seed masks cycling through the paper's centre square,
 random rectangles and free-form strokes (`nps_core.train.data.fixed_eval_set`, seed 2024 -- a
 different draw from the seed-1234 set used for model selection during training).
+Every method is given the windows with their hole pixels overwritten by seeded uniform noise
+(bench/eval_set.hide_hole, one seed per window from --seed), never the truth; the metrics and the
+pasted-back known pixels use the truth.
 Metrics are measured on hole pixels only: L1 (mean absolute error), L2 (mean squared error) and
 PSNR (dB, mean of per-window PSNRs), for 0..1 RGB, plus a sharpness ratio (hole gradient
 energy of the fill over the truth's; 1 = as detailed as the photo, a smear is far below 1). Prints a markdown table and writes a grid PNG
@@ -49,6 +52,16 @@ def telea(images: torch.Tensor, masks: torch.Tensor, radius: int = 5) -> torch.T
         res = cv2.inpaint(arr, hole, radius, cv2.INPAINT_TELEA)
         out.append(torch.from_numpy(res.astype(np.float32) / 255.0).permute(2, 0, 1))
     return torch.stack(out)
+
+
+def hide_windows(images: torch.Tensor, masks: torch.Tensor, seed: int) -> torch.Tensor:
+    """What the methods are given: images [N,3,H,W] 0..1 with the hole pixels of masks [N,1,H,W]
+    overwritten by noise (eval_set.hide_hole, seed from (seed, window index)); a new tensor."""
+    from eval_set import hide_hole, noise_seed
+
+    out = [torch.from_numpy(hide_hole(img.permute(1, 2, 0).numpy(), m[0].numpy(), noise_seed("window", seed, i)))
+           .permute(2, 0, 1) for i, (img, m) in enumerate(zip(images, masks))]
+    return torch.stack(out).to(images.dtype)
 
 
 def composite(pred: torch.Tensor, truth: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -158,12 +171,13 @@ def main(argv=None) -> int:
 
     photos = evalset_photos() if args.set == "evalset" else load_photo_set(args.val_data, cache_side=768, log=False)
     images, masks, kinds, names = fixed_eval_set(photos, 128, per_image=args.per_image, seed=args.seed)
-    methods = {"content net (this pack)": composite(predict_all(args.weights, images, masks), images, masks)}
+    given = hide_windows(images, masks, args.seed)   # the methods never see the truth's hole pixels
+    methods = {"content net (this pack)": composite(predict_all(args.weights, given, masks), images, masks)}
     if args.compare:
         methods[f"content net ({Path(args.compare).name})"] = composite(
-            predict_all(args.compare, images, masks), images, masks)
-    methods["OpenCV Telea (r=5)"] = composite(telea(images, masks), images, masks)
-    methods["mean fill"] = mean_fill(images, masks)
+            predict_all(args.compare, given, masks), images, masks)
+    methods["OpenCV Telea (r=5)"] = composite(telea(given, masks), images, masks)
+    methods["mean fill"] = composite(mean_fill(given, masks), images, masks)
     table = evaluate(methods, images, masks, kinds)
     counts = {k: kinds.count(k) for k in MASK_KINDS if k in kinds}
     label = "evaluation-set" if args.set == "evalset" else "held-out"
