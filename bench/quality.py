@@ -6,16 +6,29 @@ network alone and the full Multi-Scale Neural Patch Synthesis pipeline on the fi
     python bench/quality.py --quick         # 2-3 min smoke run: 2 images, centre + rect, fewer iterations
     python bench/quality.py --grid docs/quality_grid.jpg
 
-Methods (each skipped with a note when its package or weights are missing):
+Every method is given the photo with its hole pixels overwritten by seeded uniform noise
+(eval_set.Case.input_image / eval_set.hide_hole), never the truth; the metrics compare the fill with
+the truth. Methods (each skipped with a note when its package, program or weights are missing):
   telea, navier-stokes   OpenCV cv2.inpaint, radius 5 (8-bit)
   biharmonic             skimage.restoration.inpaint_biharmonic
   patchmatch             PyPatchMatch (pypatchmatch wheel), patch radius 3
+  gmic                   G'MIC multi-scale PatchMatch (`gmic` program, `apt-get install gmic`):
+                         inpaint_matchpatch, scales auto, patch 9, 10 iterations/scale, blend 5, no
+                         outer blending; OMP_NUM_THREADS = --threads
+  resynthesizer          GIMP's Resynthesizer engine (PyPI resynthesizer==1.2) with GIMP
+                         heal-selection's settings: patch 16, 500 probes, sensitivity to outliers
+                         0.117, map weight 0, context (filling order) 1, no tiling; the corpus is
+                         every known pixel of the image
   content                the pipeline with alpha=0, iterations=0: content network at 128 px, up-sampled
   nps-<backbone>         the full pipeline (defaults.ALPHA/BETA/ITERATIONS unless overridden) with
                          efficientnet_lite0; vgg19_random as a control (subset, see --control-*);
                          vgg19 (ImageNet) only when its weights file is found
-Results are cached per case/method/settings/weights in the cache dir (bench/eval_set.cache_dir()),
-so an interrupted run resumes; the aggregated rows go to OUT/quality.json and the table to stdout.
+All known pixels of every fill are pasted back from the input. Seconds are per image, wall clock
+of the method call (for gmic including its PNG round trip); the summary gives each NPS method's
+mean seconds as a ratio of gmic's, per family and size.
+Results are cached per case/method/settings/weights/input in the cache dir
+(bench/eval_set.cache_dir()), so an interrupted run resumes; the aggregated rows go to
+OUT/quality.json and the table to stdout.
 """
 
 from __future__ import annotations
@@ -23,8 +36,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import platform
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,7 +54,17 @@ sys.path.insert(0, str(HERE))
 import eval_set  # noqa: E402
 from metrics import all_metrics  # noqa: E402
 
-CLASSIC = ("telea", "navier-stokes", "biharmonic", "patchmatch")
+CLASSIC = ("telea", "navier-stokes", "biharmonic", "patchmatch", "gmic", "resynthesizer")
+DEFAULT_METHODS = CLASSIC + ("content", "nps-efficientnet_lite0", "nps-vgg19_random", "nps-vgg19")
+# What every method is given; part of the cache key (rows computed on another input are not reused).
+INPUT = "noise-hole"
+# G'MIC inpaint_matchpatch arguments after the mask: nb_scales (0 = auto), patch size,
+# iterations per scale, blend size, allow outer blending.
+GMIC_ARGS = "0,9,10,5,0"
+# GIMP heal-selection's call of the Resynthesizer engine (plugin-heal-selection: no tiling,
+# context = filling order 1, map weight 0, sensitivity 0.117, patch 16, 500 probes).
+RESYNTH = dict(tile_h=0, tile_v=0, context=1, map_weight=0.0, sensitivity=0.117, patch=16, probes=500)
+CLASSIC_SETTINGS = {"gmic": dict(args=GMIC_ARGS), "resynthesizer": RESYNTH}
 METRIC_COLUMNS = (("l1", "L1 %", 2), ("l2", "L2 %", 2), ("psnr", "PSNR dB", 2), ("ssim", "SSIM", 3),
                   ("sharp", "sharpness", 2), ("seconds", "s/img", 1))
 
@@ -54,8 +81,56 @@ def _composite(out, img, mask):
     return res
 
 
-def classic_fill(method, img, mask):
-    """img [H,W,3] float 0..1, mask [H,W] bool -> [H,W,3] float (known pixels copied from img)."""
+def gmic_fill(img, mask, threads=1):
+    """G'MIC multi-scale PatchMatch (inpaint_matchpatch) of img [H,W,3] float 0..1 with mask [H,W]
+    bool (True = hole) -> [H,W,3] float 0..1 straight from gmic (not composited)."""
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory(prefix="nps-gmic-") as d:
+        src, hole, out = (os.path.join(d, n) for n in ("image.png", "mask.png", "out.png"))
+        Image.fromarray(_u8(img)).save(src)
+        Image.fromarray(mask.astype(np.uint8) * 255).save(hole)
+        cmd = ["gmic", "-v", "0", src, hole, "channels[0]", "0,2", "channels[1]", "0", "ge[1]", "128",
+               "+inpaint_matchpatch[0]", f"[1],{GMIC_ARGS}", "keep[2]", "round", "cut", "0,255", "o", out]
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+        res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        if res.returncode != 0 or not os.path.exists(out):
+            raise RuntimeError(f"gmic failed (rc {res.returncode}): {(res.stderr or res.stdout).strip()[-400:]}")
+        with Image.open(out) as im:
+            filled = np.asarray(im.convert("RGB"), dtype=np.float32) / 255
+    if filled.shape != img.shape:
+        raise RuntimeError(f"gmic returned {filled.shape}, expected {img.shape}")
+    return filled
+
+
+def resynthesizer_params():
+    from resynthesizer import TImageSynthParameters
+
+    p = TImageSynthParameters()
+    p.isMakeSeamlesslyTileableHorizontally = RESYNTH["tile_h"]
+    p.isMakeSeamlesslyTileableVertically = RESYNTH["tile_v"]
+    p.matchContextType = RESYNTH["context"]
+    p.mapWeight = RESYNTH["map_weight"]
+    p.sensitivityToOutliers = RESYNTH["sensitivity"]
+    p.patchSize = RESYNTH["patch"]
+    p.maxProbeCount = RESYNTH["probes"]
+    return p
+
+
+def resynthesizer_fill(img, mask):
+    """Resynthesizer (GIMP heal-selection settings) of img [H,W,3] float 0..1, mask [H,W] bool ->
+    [H,W,3] float 0..1. The engine synthesises the white mask pixels from all the others (the corpus)."""
+    from PIL import Image
+    from resynthesizer import resynthesize
+
+    out = resynthesize(Image.fromarray(_u8(img)), Image.fromarray(mask.astype(np.uint8) * 255),
+                       resynthesizer_params())
+    return np.asarray(out.convert("RGB"), dtype=np.float32) / 255
+
+
+def classic_fill(method, img, mask, threads=1):
+    """img [H,W,3] float 0..1 (the input: hole pixels hidden), mask [H,W] bool -> [H,W,3] float
+    (known pixels copied from img)."""
     if method in ("telea", "navier-stokes"):
         import cv2
 
@@ -70,6 +145,10 @@ def classic_fill(method, img, mask):
 
         patch_match.set_random_seed(0)
         out = patch_match.inpaint(_u8(img), mask.astype(np.uint8) * 255, patch_size=3).astype(np.float32) / 255
+    elif method == "gmic":
+        out = gmic_fill(img, mask, threads)
+    elif method == "resynthesizer":
+        out = resynthesizer_fill(img, mask)
     else:
         raise ValueError(method)
     return _composite(np.clip(out, 0, 1), img, mask)
@@ -89,6 +168,13 @@ def classic_available(method):
             m = np.zeros((16, 16), np.uint8)
             m[6:10, 6:10] = 255
             patch_match.inpaint(probe, m, patch_size=1)
+        elif method == "gmic":
+            if shutil.which("gmic") is None:
+                return "the gmic program is not on PATH (apt-get install gmic)"
+        elif method == "resynthesizer":
+            from resynthesizer import resynthesize  # noqa: F401
+        else:
+            return f"unknown classic method {method!r}"
         return None
     except Exception as exc:  # noqa: BLE001 - any failure means "not available here"
         return f"{type(exc).__name__}: {exc}"
@@ -161,7 +247,7 @@ def plan(args):
     for case in cases:
         for method in args.methods:
             if method in CLASSIC:
-                spec = dict(kind="classic", method=method)
+                spec = dict(kind="classic", method=method, **CLASSIC_SETTINGS.get(method, {}))
             elif method == "content":
                 spec = dict(kind="nps", backbone=None, alpha=0.0, beta=0.0, iterations=0)
             elif method.startswith("nps-"):
@@ -203,7 +289,7 @@ def shard(jobs, i, n):
 
 
 def job_key(case, spec, weights_sha):
-    parts = [case.key, str(case.size), json.dumps(spec, sort_keys=True)]
+    parts = [case.key, str(case.size), json.dumps(spec, sort_keys=True), f"input={INPUT}"]
     if spec["kind"] == "nps":
         parts.append(weights_sha)
     return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
@@ -227,7 +313,7 @@ def run_jobs(jobs, args, weights_path, weights_sha, log=print):
     for i, (case, method, spec) in enumerate(jobs):
         key = job_key(case, spec, weights_sha)
         if key in done and not args.rerun and (cache / "fills" / f"{key}.npy").exists():
-            rows.append(done[key])
+            rows.append(dict(done[key], cached=True))
             continue
         if method in unavailable:
             continue
@@ -241,20 +327,22 @@ def run_jobs(jobs, args, weights_path, weights_sha, log=print):
             unavailable[method] = why
             log(f"skip {method}: {why}")
             continue
+        if spec["kind"] == "nps" and runner is None:
+            runner = NPSRunner(weights_path)
+        given = case.input_image          # hole pixels overwritten by seeded noise: never the truth
         t = time.perf_counter()
         if spec["kind"] == "classic":
-            out = classic_fill(method, case.image, case.mask)
+            out = classic_fill(method, given, case.mask, args.threads)
         else:
-            if runner is None:
-                runner = NPSRunner(weights_path)
-            out = runner.fill(case.image, case.mask, spec["backbone"], spec["alpha"], spec["beta"], spec["iterations"])
+            out = runner.fill(given, case.mask, spec["backbone"], spec["alpha"], spec["beta"], spec["iterations"])
         seconds = time.perf_counter() - t
         row = dict(key=key, case=case.key, image=case.name, family=case.family, size=case.size, method=method,
-                   spec=spec, seconds=seconds, hole=float(case.mask.mean()), **all_metrics(out, case.image, case.mask))
+                   spec=spec, input=INPUT, threads=args.threads, seconds=seconds, hole=float(case.mask.mean()),
+                   **all_metrics(out, case.image, case.mask))
         np.save(cache / "fills" / f"{key}.npy", (np.clip(out, 0, 1) * 255).round().astype(np.uint8))
         with open(rows_file, "a") as f:
             f.write(json.dumps(row) + "\n")
-        rows.append(row)
+        rows.append(dict(row, cached=False))
         log(f"[{i + 1}/{len(jobs)}] {case.key:24s} {case.size:4d} {method:20s} L1 {row['l1']:5.2f}% "
             f"PSNR {row['psnr']:5.2f} SSIM {row['ssim']:.3f} sharp {row['sharp']:.2f}  {seconds:6.1f} s")
     return rows, unavailable
@@ -317,24 +405,69 @@ def wins(rows, families, target="nps-efficientnet_lite0"):
     return "\n".join(lines)
 
 
+def speed_vs_gmic(rows, families, sizes, reference="gmic"):
+    """Lines: per family and size, each NPS method's (and content's) mean s/img and its ratio to
+    gmic's mean s/img over the same images (rows of this run and of the cache alike)."""
+    lines = []
+    methods = sorted({r["method"] for r in rows if r["method"] == "content" or r["method"].startswith("nps-")})
+    for size in sizes:
+        for fam in families:
+            sel = [r for r in rows if r["family"] == fam and r["size"] == size]
+            ref = {r["image"]: r["seconds"] for r in sel if r["method"] == reference}
+            if not ref:
+                continue
+            for m in methods:
+                mr = [r for r in sel if r["method"] == m and r["image"] in ref]
+                if not mr:
+                    continue
+                t_m = float(np.mean([r["seconds"] for r in mr]))
+                t_ref = float(np.mean([ref[r["image"]] for r in mr]))
+                lines.append(f"- {fam}, {size} px ({len(mr)} images): {m} {t_m:.1f} s / {reference} {t_ref:.1f} s "
+                             f"= {t_m / max(t_ref, 1e-9):.3g}x {reference}'s time")
+    return "\n".join(lines)
+
+
+GRID_LABELS = {"nps-efficientnet_lite0": "NPS (EfficientNet)", "nps-vgg19": "NPS (VGG19)",
+               "nps-vgg19_random": "NPS (random VGG19)", "content": "content net",
+               "navier-stokes": "Navier-Stokes", "telea": "Telea", "biharmonic": "biharmonic",
+               "patchmatch": "PatchMatch", "gmic": "G'MIC", "resynthesizer": "Resynthesizer",
+               "input": "input (hole = noise)", "truth": "truth"}
+
+
+def _font(size):
+    from PIL import ImageFont
+
+    for name in ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"):
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            pass
+    try:
+        return ImageFont.load_default(size=size)      # Pillow >= 10.1
+    except TypeError:
+        return ImageFont.load_default()
+
+
 def make_grid(rows, cases_keys, methods, path, tile=256):
-    """PNG/JPEG grid: per case a row of input (hole grey), each method, truth."""
+    """PNG/JPEG grid: per case a row of the input the methods were given (hole = seeded noise),
+    each method's fill, the truth."""
     from PIL import Image, ImageDraw
 
     cache = eval_set.cache_dir() / "quality" / "fills"
     cases = {c.key: c for c in eval_set.build_cases(None, 0)}
     cols = ["input"] + list(methods) + ["truth"]
-    header = 22
+    font = _font(max(12, tile // 14))
+    header = font.size + 12 if hasattr(font, "size") else 22
     grid = Image.new("RGB", (tile * len(cols), header + tile * len(cases_keys)), "white")
     draw = ImageDraw.Draw(grid)
     for j, name in enumerate(cols):
-        draw.text((j * tile + 4, 4), name.replace("nps-efficientnet_lite0", "NPS (EfficientNet)"), fill="black")
+        label = GRID_LABELS.get(name, name)
+        while len(label) > 4 and draw.textlength(label, font=font) > tile - 8:
+            label = label[:-2] + "…"
+        draw.text((j * tile + 4, 5), label, fill="black", font=font)
     for i, ck in enumerate(cases_keys):
         case = cases[ck]
-        tiles = []
-        shown = case.image.copy()
-        shown[case.mask] = 0.5
-        tiles.append(shown)
+        tiles = [case.input_image]
         for m in methods:
             r = next((r for r in rows if r["case"] == ck and r["method"] == m and r["size"] == case.size), None)
             tiles.append(np.load(cache / f"{r['key']}.npy").astype(np.float32) / 255 if r else None)
@@ -344,7 +477,7 @@ def make_grid(rows, cases_keys, methods, path, tile=256):
                 continue
             im = Image.fromarray(_u8(t)).resize((tile, tile), Image.LANCZOS)
             grid.paste(im, (j * tile, header + i * tile))
-        draw.text((4, header + i * tile + 4), ck, fill="yellow")
+        draw.text((4, header + i * tile + 4), ck, fill="yellow", font=font, stroke_width=2, stroke_fill="black")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() in (".jpg", ".jpeg"):
@@ -366,7 +499,7 @@ def main(argv=None):
     ap.add_argument("--large-families", default="centre")
     ap.add_argument("--large-iterations", type=int, default=50, help="iterations per level for 1024-px images "
                     "(0 = same as --iterations)")
-    ap.add_argument("--methods", default="telea,navier-stokes,biharmonic,patchmatch,content,nps-efficientnet_lite0,nps-vgg19_random,nps-vgg19")
+    ap.add_argument("--methods", default=",".join(DEFAULT_METHODS))
     ap.add_argument("--iterations", type=int, default=None, help="per level (default nps_core.defaults.ITERATIONS)")
     ap.add_argument("--alpha", type=float, default=None)
     ap.add_argument("--beta", type=float, default=None)
@@ -374,7 +507,8 @@ def main(argv=None):
     ap.add_argument("--control-families", default="rect")
     ap.add_argument("--control-iterations", type=int, default=50)
     ap.add_argument("--content-net", default=None, help="content-network file (default: the shipped one)")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core box)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads and gmic's OMP_NUM_THREADS "
+                    "(1 is fastest on a shared 2-core box)")
     ap.add_argument("--grid", default=None, help="write a PNG/JPEG grid of --grid-cases")
     ap.add_argument("--grid-cases", default="astronaut/centre,ladybird/rect,china/strokes,coffee/centre")
     ap.add_argument("--shard", default=None, help="i/n: run only shard i of n (cost-balanced; parallel processes share the cache; "
@@ -402,8 +536,6 @@ def main(argv=None):
     # Work on a frozen copy: the shipped file may be replaced (training) while the benchmark runs.
     weights = eval_set.cache_dir() / "quality" / f"content_net_{weights_sha[:12]}.safetensors"
     if not weights.exists():
-        import shutil
-
         weights.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shipped, weights)
         if sha1_file(weights) != weights_sha:
@@ -422,11 +554,19 @@ def main(argv=None):
     rows, unavailable = run_jobs(jobs, args, weights, weights_sha, log=lambda s: print(s, flush=True))
     elapsed = time.perf_counter() - started
     sizes = sorted({r["size"] for r in rows})
-    text = table(rows, args.methods, args.families + tuple(f for f in args.large_families if f not in args.families), sizes)
+    all_families = args.families + tuple(f for f in args.large_families if f not in args.families)
+    text = table(rows, args.methods, all_families, sizes)
     summary = wins(rows, args.families)
+    speed = speed_vs_gmic(rows, all_families, sizes)
     notes = [f"- {m} not run: {why}" for m, why in unavailable.items()]
+    n_cached = sum(bool(r.get("cached")) for r in rows)
+    if n_cached:
+        notes.append(f"- {n_cached} of {len(rows)} rows (and their seconds) come from the cache of an earlier run "
+                     "(--rerun to time everything in this run)")
     print("\n" + text)
     print("\nFull pipeline vs baselines (means, 512 px):\n" + summary)
+    if speed:
+        print(f"\nSpeed against G'MIC (mean s/img, {args.threads} thread(s)):\n" + speed)
     if notes:
         print("\n" + "\n".join(notes))
     print(f"\nwall time {elapsed / 60:.1f} min ({len(rows)} rows)")
@@ -435,7 +575,8 @@ def main(argv=None):
     (out / "quality.json").write_text(json.dumps(dict(
         weights=str(shipped), weights_sha1=weights_sha, alpha=alpha, beta=beta, iterations=args.iterations,
         args={k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items()},
-        rows=rows, unavailable=unavailable, table=text, summary=summary, minutes=elapsed / 60), indent=1))
+        input=INPUT, rows=rows, unavailable=unavailable, table=text, summary=summary, speed_vs_gmic=speed,
+        minutes=elapsed / 60), indent=1))
     if args.grid:
         keys = [k for k in args.grid_cases.split(",") if any(r["case"] == k for r in rows)]
         grid_methods = [m for m in args.methods if m != "nps-vgg19_random" and any(r["method"] == m for r in rows)]
