@@ -2,8 +2,14 @@
 
 The coarsest level matches the content network (128 px); each finer level doubles up to the
 window's own side. Images are resized with antialiasing; masks are resized conservatively (a low-
-resolution pixel is hole if any pixel of its footprint is), so the hole never shrinks and every
-"known" low-resolution pixel is made of known pixels only.
+resolution pixel is hole if any pixel of its footprint is), so the hole never shrinks.
+
+Given the hole mask, image resizing is hole-agnostic: a normalised, mask-weighted filter
+`R(image * known) / R(known)` (R = the same antialiased bilinear resize, known = 1 - hole at the
+source resolution), so every output pixel is an average of known source pixels only and the
+pixels under the hole never reach the result, whatever they hold. The antialiasing filter is wider
+than the conservative mask's footprint, so a plain resize would blend hole pixels into the known
+low-resolution pixels next to the hole.
 """
 
 from __future__ import annotations
@@ -47,21 +53,68 @@ def _hw(size) -> tuple:
     return (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
 
-def resize_image(image: torch.Tensor, size) -> torch.Tensor:
+HOLE_FILL = 0.5
+"""Value of a resized pixel with no known source pixel under its filter (mask-aware resizing only):
+mid grey. Such pixels lie deep inside the hole, where `downsample_mask` marks them hole too."""
+
+_MIN_SUPPORT = 1e-6  # known filter weight below which a resized pixel counts as having no support
+
+
+def _known_weight(mask: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+    """Hole mask [B or 1,1,h,w] (1 = hole, > 0.5 counts) -> known weight [B,1,h,w] in {0,1}, image's dtype/device."""
+    if mask.dim() != 4 or mask.shape[1] != 1 or tuple(mask.shape[-2:]) != tuple(image.shape[-2:]):
+        raise NPSInputError(
+            f"mask must be [B,1,h,w] of the image's size {tuple(image.shape[-2:])}, got {tuple(mask.shape)}."
+        )
+    if mask.shape[0] not in (1, image.shape[0]):
+        raise NPSInputError(f"mask batch {mask.shape[0]} does not match image batch {image.shape[0]}.")
+    known = (mask.to(image.device) <= 0.5).to(image.dtype)
+    return known.expand(image.shape[0], -1, -1, -1)
+
+
+def resize_image(image: torch.Tensor, size, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Image [B,C,h,w] -> [B,C,H,W] for size = side or (H, W): bilinear, antialiased when shrinking,
-    clamped to 0..1; a new tensor on the same device."""
+    clamped to 0..1; a new tensor on the image's device and dtype.
+
+    mask: optional hole mask [B,1,h,w] (or [1,1,h,w]; 1 = hole, values > 0.5 count), any device.
+    With it the resize is hole-agnostic: out = R(image * known) / R(known) where the known weight
+    R(known) > 0 (R = the resize above, known = 1 - hole), so each output pixel is a weighted mean of
+    known source pixels only and the result is identical whatever the hole holds. Output pixels with
+    no known source pixel under their filter get HOLE_FILL (0.5 grey); when shrinking, those are
+    always hole in `downsample_mask(mask, size)`. At the same size, known pixels are copied and hole
+    pixels become HOLE_FILL.
+    """
     _check(image, "image")
     hw = _hw(size)
+    if mask is None:
+        if tuple(image.shape[-2:]) == hw:
+            return image.clone()
+        down = hw[0] < image.shape[-2] or hw[1] < image.shape[-1]
+        out = F.interpolate(image, size=hw, mode="bilinear", align_corners=False, antialias=down)
+        return out.clamp(0.0, 1.0)
+    known = _known_weight(mask, image)
+    grey = torch.full((), HOLE_FILL, dtype=image.dtype, device=image.device)
     if tuple(image.shape[-2:]) == hw:
-        return image.clone()
+        return torch.where(known > 0.5, image, grey)
     down = hw[0] < image.shape[-2] or hw[1] < image.shape[-1]
-    out = F.interpolate(image, size=hw, mode="bilinear", align_corners=False, antialias=down)
+    # torch.where, not a product: hole pixels become exact zeros even if they hold inf/NaN.
+    both = torch.cat([torch.where(known > 0.5, image, torch.zeros_like(grey)), known], dim=1)
+    both = F.interpolate(both, size=hw, mode="bilinear", align_corners=False, antialias=down)
+    colour, weight = both[:, :-1], both[:, -1:]
+    supported = weight > _MIN_SUPPORT
+    out = torch.where(supported, colour / weight.clamp_min(_MIN_SUPPORT), grey)
     return out.clamp(0.0, 1.0)
 
 
-def downsample_image(image: torch.Tensor, size: int) -> torch.Tensor:
-    """Antialiased down-sampling of [B,3,h,w] to [B,3,size,size]."""
-    return resize_image(image, size)
+def downsample_image(image: torch.Tensor, size, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Antialiased down-sampling of [B,3,h,w] (0..1) to [B,3,size,size] on the same device.
+
+    mask: the hole [B,1,h,w] (1 = hole). Give it whenever the image has a hole: the down-sampling is
+    then hole-agnostic (see `resize_image`): the low-resolution pixels that are known in
+    `downsample_mask(mask, size)` are made of known pixels only, and those with no known support
+    (deep inside the hole) are HOLE_FILL grey.
+    """
+    return resize_image(image, size, mask=mask)
 
 
 def upsample_image(image: torch.Tensor, size: int) -> torch.Tensor:
