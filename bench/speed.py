@@ -128,7 +128,8 @@ class _Side:
         self.win_image = crop_window(image, window).to(self.device)
         self.win_mask = crop_window(mask, window).to(self.device)
         self.sizes = level_sizes(self.win_image.shape[-1])
-        self.levels = [(downsample_image(self.win_image, s), downsample_mask(self.win_mask, s)) for s in self.sizes]
+        self.levels = [(downsample_image(self.win_image, s, mask=self.win_mask), downsample_mask(self.win_mask, s))
+                       for s in self.sizes]
         net = (load_content_net(device=self.device) if opts["content_net"] == "shipped"
                else random_content_net(0).to(self.device))
         self.sync()

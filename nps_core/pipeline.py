@@ -91,7 +91,7 @@ def fill_window(
     sizes = level_sizes(win_image.shape[-1])
     reports, current = [], None
     for level, size in enumerate(sizes):
-        image_l = downsample_image(win_image, size)
+        image_l = downsample_image(win_image, size, mask=win_mask)
         mask_l = downsample_mask(win_mask, size)
         if level == 0:
             init = content_fill(content_net, image_l, mask_l)
