@@ -17,8 +17,9 @@ class NPSPyramidDown:
 
     DESCRIPTION = (
         "Resizes a square window crop and its hole mask to size x size for one level of the pyramid "
-        "(the paper: 128, 256, 512). The image is antialiased; the mask is shrunk conservatively "
-        "(a pixel is hole if any pixel under it was), so the hole never shrinks."
+        "(the paper: 128, 256, 512). The image is antialiased from the known pixels only (what the hole "
+        "holds never matters; pixels deep inside the hole come out mid grey); the mask is shrunk "
+        "conservatively (a pixel is hole if any pixel under it was), so the hole never shrinks."
     )
     CATEGORY = CATEGORY
     RETURN_TYPES = ("IMAGE", "MASK")
@@ -53,7 +54,7 @@ class NPSPyramidDown:
             )
         core_mask = comfy_bridge.mask_to_core(mask, (height, width), batch, defaults.THRESHOLD)
         return (
-            comfy_bridge.image_from_core(downsample_image(core_image, size)),
+            comfy_bridge.image_from_core(downsample_image(core_image, size, mask=core_mask)),
             comfy_bridge.mask_from_core(downsample_mask(core_mask, size)),
         )
 
