@@ -55,7 +55,20 @@ import eval_set  # noqa: E402
 from metrics import all_metrics  # noqa: E402
 
 CLASSIC = ("telea", "navier-stokes", "biharmonic", "patchmatch", "gmic", "resynthesizer")
-DEFAULT_METHODS = CLASSIC + ("content", "nps-efficientnet_lite0", "nps-vgg19_random", "nps-vgg19")
+DEFAULT_METHODS = CLASSIC + ("content", "nps-plain-efficientnet_lite0", "nps-efficientnet_lite0",
+                             "nps-vgg19_random", "nps-vgg19")
+
+
+def _code_version() -> str:
+    """SHA-1 (12 hex) of nps_core's sources and defaults: cached NPS rows are reused only for the same code."""
+    h = hashlib.sha1()
+    for path in sorted((HERE.parent / "nps_core").rglob("*.py")):
+        h.update(path.relative_to(HERE.parent).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+CODE_VERSION = _code_version()
 # What every method is given; part of the cache key (rows computed on another input are not reused).
 INPUT = "noise-hole"
 # G'MIC inpaint_matchpatch arguments after the mask: nb_scales (0 = auto), patch size,
@@ -195,15 +208,19 @@ class NPSRunner:
             self.textures[backbone] = make_texture_settings(backbone)
         return self.textures[backbone]
 
-    def fill(self, img, mask, backbone=None, alpha=0.0, beta=0.0, iterations=0):
+    def fill(self, img, mask, backbone=None, alpha=0.0, beta=0.0, iterations=0, synthesis=True):
+        """synthesis False: SynthesisSettings(steps=0, first_steps=0), the paper's plain optimisation."""
         import torch
 
         from nps_core.pipeline import inpaint
+        from nps_core.synthesis import SynthesisSettings
 
         x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float()
         m = torch.from_numpy(mask.astype(np.float32))[None, None]
-        tex = self.texture(backbone) if backbone and alpha > 0 else None
-        r = inpaint(x, m, content_net=self.model, texture=tex, alpha=alpha, beta=beta, iterations=iterations)
+        tex = self.texture(backbone) if backbone and (alpha > 0 or synthesis) else None
+        syn = SynthesisSettings() if synthesis else SynthesisSettings(steps=0, first_steps=0)
+        r = inpaint(x, m, content_net=self.model, texture=tex, alpha=alpha, beta=beta, iterations=iterations,
+                    synthesis=syn)
         return r.image[0].permute(1, 2, 0).numpy().astype(np.float32)
 
 
@@ -249,9 +266,12 @@ def plan(args):
             if method in CLASSIC:
                 spec = dict(kind="classic", method=method, **CLASSIC_SETTINGS.get(method, {}))
             elif method == "content":
-                spec = dict(kind="nps", backbone=None, alpha=0.0, beta=0.0, iterations=0)
+                spec = dict(kind="nps", backbone=None, alpha=0.0, beta=0.0, iterations=0, synthesis=False)
             elif method.startswith("nps-"):
                 backbone = method[4:]
+                synthesis = True
+                if backbone.startswith("plain-"):      # the paper's plain per-level optimisation
+                    backbone, synthesis = backbone[len("plain-"):], False
                 its = args.iterations
                 if backbone == "vgg19_random":
                     if case.name not in control_names or case.family not in args.control_families \
@@ -260,7 +280,8 @@ def plan(args):
                     its = args.control_iterations
                 if case.size > eval_set.MAIN_SIZE and args.large_iterations:
                     its = args.large_iterations
-                spec = dict(kind="nps", backbone=backbone, alpha=alpha, beta=beta, iterations=its)
+                spec = dict(kind="nps", backbone=backbone, alpha=alpha, beta=beta, iterations=its,
+                            synthesis=synthesis, code=CODE_VERSION)
             else:
                 raise SystemExit(f"unknown method {method!r}")
             jobs.append((case, method, spec))
@@ -334,7 +355,8 @@ def run_jobs(jobs, args, weights_path, weights_sha, log=print):
         if spec["kind"] == "classic":
             out = classic_fill(method, given, case.mask, args.threads)
         else:
-            out = runner.fill(given, case.mask, spec["backbone"], spec["alpha"], spec["beta"], spec["iterations"])
+            out = runner.fill(given, case.mask, spec["backbone"], spec["alpha"], spec["beta"], spec["iterations"],
+                              spec.get("synthesis", False))
         seconds = time.perf_counter() - t
         row = dict(key=key, case=case.key, image=case.name, family=case.family, size=case.size, method=method,
                    spec=spec, input=INPUT, threads=args.threads, seconds=seconds, hole=float(case.mask.mean()),
@@ -427,7 +449,7 @@ def speed_vs_gmic(rows, families, sizes, reference="gmic"):
     return "\n".join(lines)
 
 
-GRID_LABELS = {"nps-efficientnet_lite0": "NPS (EfficientNet)", "nps-vgg19": "NPS (VGG19)",
+GRID_LABELS = {"nps-efficientnet_lite0": "NPS (EfficientNet)", "nps-plain-efficientnet_lite0": "NPS plain (paper)", "nps-vgg19": "NPS (VGG19)",
                "nps-vgg19_random": "NPS (random VGG19)", "content": "content net",
                "navier-stokes": "Navier-Stokes", "telea": "Telea", "biharmonic": "biharmonic",
                "patchmatch": "PatchMatch", "gmic": "G'MIC", "resynthesizer": "Resynthesizer",

@@ -19,6 +19,20 @@ CHUNK_ELEMENTS = 1 << 24  # similarity-matrix elements computed at once during m
 # objective still falls ~1% per 20 evaluations at iteration 100 on every level, and stopping at a 2%
 # threshold costs up to 2% final texture loss, so 2e-3 only ends levels that have really gone flat.
 TOLERANCE_CHANGE = 2e-3
+# Synthesis step of each level (nps_core.synthesis): coherent neural-patch matches voted into pixels,
+# the result's low band replaced by the coarser level's, then the L-BFGS above starts from it.
+# SYNTHESIS_STEPS = 0 gives the paper's plain per-level optimisation. Chosen on the content net's
+# held-out photos (bench/calibrate.py --synthesis, bench/QUALITY.md).
+SYNTHESIS_STEPS = 2        # EM steps (match -> refine -> vote) per level after the coarsest
+SYNTHESIS_FIRST_STEPS = 4  # EM steps at the coarsest level (matches start from scratch there)
+COHERENCE_ROUNDS = 4       # PatchMatch propagation/random-search rounds per EM step
+COHERENCE_BONUS = 0.05     # score bonus for an offset shared by all 4 neighbours (similarity is 0..1-ish)
+COLOUR_WEIGHT = 1.0        # weight of cell colours next to the unit-norm neural patch in the match descriptor
+LOW_BAND_SIGMA = 2.0       # px at each level: the fill's Gaussian low band comes from the coarser level
+CONTENT_SIGMA = 0.0        # px: the L-BFGS content term compares only this Gaussian low band with its target (0 = all)
+PIXEL_SEARCH = 2           # px: votes copy from the best single-pixel shift within +-this of the matched cell (<= stride/2)
+VOTE_FALLOFF = 0.0         # cells: votes weighted by a Gaussian of the distance from the proposing patch's centre (0 = equal)
+SYNTHESIS_LAYER = 0        # texture layer that matches and votes (0 = the finest, stride 4 for efficientnet_lite0)
 BACKBONE = "efficientnet_lite0"  # ships with real ImageNet weights; the paper's "vgg19" needs a file
 THRESHOLD = 0.5       # soft masks: values >= threshold are hole
 FEATHER = 0           # seam feathering radius in pixels (0 = known pixels bit-exact)

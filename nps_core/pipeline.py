@@ -15,6 +15,7 @@ from .errors import NPSInputError, NPSOutOfMemoryError
 from .inputs import as_bchw_image, broadcast_pair
 from .optimize import optimize_scale
 from .pyramid import downsample_image, downsample_mask, level_sizes, upsample_image
+from .synthesis import SynthesisSettings, Synthesiser
 from .window import ContextWindow, crop_window, plan_window, stitch_window
 
 
@@ -86,9 +87,17 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 def fill_window(
     win_image, win_mask, content_net, texture, alpha, beta, iterations, callback=None,
+    synthesis: SynthesisSettings | None = None, content_sigma: float = defaults.CONTENT_SIGMA,
 ):
-    """Coarse-to-fine fill of square windows [B,3,S,S] / [B,1,S,S]; returns ([B,3,S,S], reports)."""
+    """Coarse-to-fine fill of square windows [B,3,S,S] / [B,1,S,S]; returns ([B,3,S,S], reports).
+
+    Per level: reference = content fill (coarsest) or the up-sampled coarser result; with synthesis
+    enabled (needs `texture` for its features) the level starts from the voted synthesis of the
+    reference, which is also the content target; then optimize_scale.
+    """
     sizes = level_sizes(win_image.shape[-1])
+    synthesis = SynthesisSettings() if synthesis is None else synthesis
+    synthesiser = Synthesiser(texture, synthesis) if synthesis.enabled and texture is not None else None
     reports, current = [], None
     for level, size in enumerate(sizes):
         image_l = downsample_image(win_image, size, mask=win_mask)
@@ -98,10 +107,16 @@ def fill_window(
         else:
             init = upsample_image(current, size)
         try:
+            started = time.perf_counter()
+            if synthesiser is not None:
+                init = synthesiser.level(image_l, mask_l, init)
+            synth_seconds = time.perf_counter() - started
             current, report = optimize_scale(
                 image_l, mask_l, init, texture, alpha=alpha, beta=beta, iterations=iterations,
-                callback=callback, level=level, levels=len(sizes),
+                callback=callback, level=level, levels=len(sizes), content_sigma=content_sigma,
             )
+            report.seconds += synth_seconds
+            report.synthesis_seconds = synth_seconds
         except (RuntimeError, MemoryError) as exc:
             if not is_out_of_memory(exc):
                 raise
@@ -129,6 +144,8 @@ def inpaint(
     backbone: str = defaults.BACKBONE,
     device=None,
     callback=None,
+    synthesis: SynthesisSettings | None = None,
+    content_sigma: float = defaults.CONTENT_SIGMA,
 ) -> InpaintResult:
     """Inpaint the hole of each image with Multi-Scale Neural Patch Synthesis.
 
@@ -138,7 +155,9 @@ def inpaint(
     `backbone` with its default layers is loaded). device: where to compute (default: the texture
     extractor's device, else CPU). Images with an empty mask come back unchanged; a full mask is an
     error. Pixels outside the mask are bit-exact unless feather > 0. callback(ProgressEvent) is
-    called every iteration and may raise to cancel.
+    called every iteration and may raise to cancel. synthesis: SynthesisSettings (None = defaults;
+    `SynthesisSettings(steps=0, first_steps=0)` = the paper's plain optimisation); content_sigma:
+    see optimize_scale.
     """
     started = time.perf_counter()
     image = as_bchw_image(image)
@@ -148,7 +167,8 @@ def inpaint(
         return InpaintResult(image=image.clone(), seconds=time.perf_counter() - started)
     if device is None:
         device = texture.device if texture is not None else torch.device("cpu")
-    if texture is None and alpha > 0:
+    synthesis = SynthesisSettings() if synthesis is None else synthesis
+    if texture is None and (alpha > 0 or synthesis.enabled):
         from .texture import make_texture_settings
 
         texture = make_texture_settings(backbone, device=device)
@@ -164,7 +184,8 @@ def inpaint(
         )
     win_image = crop_window(img_a.to(device), window)
     win_mask = crop_window(mask_a.to(device), window)
-    filled, reports = fill_window(win_image, win_mask, model, texture, alpha, beta, iterations, callback)
+    filled, reports = fill_window(win_image, win_mask, model, texture, alpha, beta, iterations, callback,
+                                   synthesis, content_sigma)
     stitched = stitch_window(img_a, mask_a, filled.to(image.device), window, feather)
     out = image.clone()
     out[active] = stitched

@@ -1,0 +1,383 @@
+"""Coherent neural-patch matching and pixel voting: the synthesis step of each pyramid level.
+
+The texture term alone pulls every hole patch towards the *mean* of the overlapping matched
+patches, which blurs wherever neighbouring matches disagree. Patch methods are sharp because their
+nearest-neighbour fields are coherent (neighbours copy from neighbouring sources), are carried from
+coarse to fine scales, and the pixels are rebuilt by voting from those copies. This module does the
+same on the texture network's neural patches (one feature layer, stride s px per cell):
+
+- `patch_descriptors`: every cell's k x k x C patch, unit-normalised, as rows of one matrix;
+- `exhaustive_field`: each hole patch's nearest source patch by normalised cross-correlation (the
+  paper's matching), used at the coarsest level and wherever no coarser field is available;
+- `upsample_field`: a coarser level's field carried to this level (offsets scaled);
+- `refine_field`: PatchMatch-style rounds: each hole patch compares its source with its neighbours'
+  offsets and with random nearby sources, scored by cross-correlation plus a bonus for offsets its
+  neighbours share, so regions copy contiguous source areas;
+- `vote_pixels`: every hole pixel becomes the mean of the pixels the matched patches covering it
+  propose (for a coherent field they agree, so the copy is sharp).
+
+`Synthesiser.level` runs (carry or match) -> refine -> vote a few times (an EM loop) on one level;
+the per-level L-BFGS then starts from the voted image. Offsets are multiples of the stride.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from . import defaults
+from .errors import NPSInputError
+from .filters import gaussian_blur
+from .patches import feature_mask, patch_centres, subsample
+
+_NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
+
+
+@dataclass
+class MatchField:
+    """Matches of one image on one feature layer at one level.
+
+    queries / sources: long [Q,2] cell positions (row, col) of hole patch centres and their matched
+    source centres; similarity: float [Q] descriptor similarity of each pair; shape: (h, w) of the
+    map; stride: px per cell; shift: long [Q,2] pixel displacement query -> source used for voting
+    ((sources - queries) x stride, refined to single pixels by `refine_shifts`; None = unrefined).
+    """
+
+    queries: torch.Tensor
+    sources: torch.Tensor
+    similarity: torch.Tensor
+    shape: tuple
+    stride: int
+    shift: torch.Tensor | None = None
+
+    def pixel_shift(self) -> torch.Tensor:
+        return (self.sources - self.queries) * self.stride if self.shift is None else self.shift
+
+
+def patch_descriptors(feat: torch.Tensor, image: torch.Tensor, stride: int, k: int,
+                      colour_weight: float) -> torch.Tensor:
+    """Descriptors of every cell's k x k patch: [h*w, C*k*k + 3*k*k], row = y*w + x.
+
+    feat [C,h,w]; image [3,H,W] 0..1 (H, W >= h*stride, w*stride). A row is the unit-norm neural
+    patch followed by colour_weight x the patch's cell colours (s x s block means), so that
+    -|a - b|^2 / 2 = cross-correlation - 1 - colour_weight^2 |colour difference|^2 / 2: neural
+    patches pick the structure, the colours stop flat sky matching a flat blur of another colour.
+    Patches are zero-padded at the border.
+    """
+    r = k // 2
+    h, w = feat.shape[-2:]
+    cols = F.unfold(feat[None].float(), k, padding=r)[0]          # [C*k*k, h*w]
+    cols = cols / cols.norm(dim=0, keepdim=True).clamp_min(1e-8)
+    if colour_weight > 0:
+        cells = F.avg_pool2d(image[None, :, : h * stride, : w * stride].float(), stride)
+        colour = F.unfold(cells, k, padding=r)[0] * colour_weight  # [3*k*k, h*w]
+        cols = torch.cat([cols, colour], dim=0)
+    return cols.t().contiguous()
+
+
+def _similarity(desc: torch.Tensor, w: int, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """-|d_a - d_b|^2 / 2 of the descriptor rows at cells a [N,2] and b [N,2] -> [N] (higher = closer)."""
+    return -0.5 * (desc[a[:, 0] * w + a[:, 1]] - desc[b[:, 0] * w + b[:, 1]]).pow(2).sum(dim=1)
+
+
+def nearest_rows(queries: torch.Tensor, bank: torch.Tensor, chunk_elements: int = 1 << 24) -> torch.Tensor:
+    """Index of the bank row [S,D] nearest (L2) to each query row [Q,D] -> long [Q]; chunked products."""
+    bias = 0.5 * bank.pow(2).sum(dim=1)
+    step = max(1, int(chunk_elements) // max(1, bank.shape[0]))
+    out = torch.empty(queries.shape[0], dtype=torch.long, device=queries.device)
+    for start in range(0, queries.shape[0], step):
+        out[start : start + step] = (queries[start : start + step] @ bank.t() - bias).argmax(dim=1)
+    return out
+
+
+def hole_cells(hole_px: torch.Tensor, shape: tuple, k: int):
+    """Pixel hole bool [H,W] -> (queries [Q,2], valid source centres bool [h,w]) on an (h, w) map."""
+    hole = feature_mask(hole_px[None, None].float(), shape)[0]
+    query, source = patch_centres(hole, k)
+    valid = torch.zeros_like(hole)
+    valid[source[:, 0], source[:, 1]] = True
+    return query, source, valid
+
+
+def exhaustive_field(desc, shape, queries, source, max_sources, chunk_elements=1 << 24):
+    """Best source (of `source` [S,2], evenly subsampled to max_sources) for each query [Q,2]."""
+    w = shape[1]
+    bank_pos = subsample(source, max_sources)
+    bank = desc[bank_pos[:, 0] * w + bank_pos[:, 1]]
+    q = desc[queries[:, 0] * w + queries[:, 1]]
+    return bank_pos[nearest_rows(q, bank, chunk_elements)]
+
+
+def upsample_field(coarse: MatchField, queries: torch.Tensor, shape: tuple, valid: torch.Tensor):
+    """Carry a coarser field to this level's queries [Q,2] on an (h, w) map.
+
+    A query takes the offset of the coarse query covering it, scaled by the size ratio. Returns
+    (sources [Q,2], ok bool [Q]); ok is False where no coarse offset lands on a valid source.
+    """
+    h, w = shape
+    ch, cw = coarse.shape
+    offset = torch.zeros(ch, cw, 2, dtype=torch.long, device=queries.device)
+    known = torch.zeros(ch, cw, dtype=torch.bool, device=queries.device)
+    offset[coarse.queries[:, 0], coarse.queries[:, 1]] = coarse.sources - coarse.queries
+    known[coarse.queries[:, 0], coarse.queries[:, 1]] = True
+    cy = (queries[:, 0] * ch // h).clamp(0, ch - 1)
+    cx = (queries[:, 1] * cw // w).clamp(0, cw - 1)
+    scale = torch.tensor([h / ch, w / cw], device=queries.device)
+    cand = queries + (offset[cy, cx].float() * scale).round().long()
+    inside = (cand[:, 0] >= 0) & (cand[:, 0] < h) & (cand[:, 1] >= 0) & (cand[:, 1] < w)
+    ok = known[cy, cx] & inside & valid[cand[:, 0].clamp(0, h - 1), cand[:, 1].clamp(0, w - 1)]
+    return cand, ok
+
+
+def refine_field(desc, shape, queries, sources, valid, rounds=4, bonus=0.05, random_candidates=2,
+                 generator=None):
+    """PatchMatch-style refinement favouring offsets shared with neighbours.
+
+    desc [h*w, D] (patch_descriptors), queries/sources [Q,2], valid bool [h,w] (allowed source
+    centres). Each round every query scores its source, each 4-neighbour's offset, and
+    `random_candidates` random sources around its own (radius halving from the map size), by
+    cross-correlation + bonus x (fraction of neighbours with the same offset), and keeps the best
+    (all queries at once). Returns (sources [Q,2], similarity [Q]).
+    """
+    h, w = shape
+    device = queries.device
+    ys, xs = queries[:, 0], queries[:, 1]
+    slot = torch.full((h, w), -1, dtype=torch.long, device=device)
+    slot[ys, xs] = torch.arange(queries.shape[0], device=device)
+    neighbour = []
+    for dy, dx in _NEIGHBOURS:
+        ny, nx = ys + dy, xs + dx
+        inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
+        neighbour.append(torch.where(inside, slot[ny.clamp(0, h - 1), nx.clamp(0, w - 1)], torch.full_like(ys, -1)))
+    neighbour = torch.stack(neighbour, dim=1)              # [Q,4], -1 = not a query
+    has = neighbour >= 0
+    nb = neighbour.clamp_min(0)
+    sim = _similarity(desc, w, queries, sources)
+    pick = torch.arange(queries.shape[0], device=device)
+    radius = max(h, w)
+    for _ in range(rounds):
+        offset = sources - queries
+        cands = [sources] + [queries + offset[nb[:, j]] for j in range(4)]
+        for _ in range(random_candidates):
+            jitter = torch.randint(-radius, radius + 1, sources.shape, device=device, generator=generator)
+            cands.append(sources + jitter)
+        radius = max(1, radius // 2)
+        cands = torch.stack(cands, dim=1)                  # [Q,N,2]
+        cy, cx = cands[..., 0], cands[..., 1]
+        ok = (cy >= 0) & (cy < h) & (cx >= 0) & (cx < w)
+        ok = ok & valid[cy.clamp(0, h - 1), cx.clamp(0, w - 1)]
+        ok[:, 1:5] &= has
+        ok[:, 0] = True
+        cands = torch.where(ok[..., None], cands, sources[:, None])
+        sims = torch.stack([_similarity(desc, w, queries, cands[:, c]) for c in range(cands.shape[1])], dim=1)
+        cand_off = cands - queries[:, None]
+        agree = ((cand_off[:, :, None] == offset[nb][:, None]).all(-1) & has[:, None]).float().sum(-1)
+        best = (sims + bonus * agree / 4.0).argmax(dim=1)
+        sources, sim = cands[pick, best], sims[pick, best]
+    return sources, sim
+
+
+def _block_grid(corner: torch.Tensor, side: int):
+    """Pixel rows/cols [Q,side,side] of the side x side blocks whose top-left corners are corner [Q,2]."""
+    a = torch.arange(side, device=corner.device)
+    ys = corner[:, 0, None, None] + a[None, :, None]
+    xs = corner[:, 1, None, None] + a[None, None, :]
+    return ys.expand(-1, side, side), xs.expand(-1, side, side)
+
+
+def refine_shifts(image: torch.Tensor, known_px: torch.Tensor, field: MatchField, k: int,
+                  search: int) -> torch.Tensor:
+    """Single-pixel displacements around each match's cell displacement.
+
+    image [3,H,W] 0..1 (current estimate), known_px bool [H,W]. For every query, the pixel block of
+    its k x k patch is compared (sum of squared differences) with the source block at the cell
+    displacement plus every (dy, dx) in [-search, search]^2; candidates whose source block leaves
+    the image or touches the hole are skipped. Returns long [Q,2] pixel shifts (neural patches place
+    a copy to within a cell; this aligns thin lines and edges exactly).
+    """
+    s = field.stride
+    _, H, W = image.shape
+    base = (field.sources - field.queries) * s
+    if search <= 0:
+        return base
+    side = k * s
+    qy, qx = _block_grid((field.queries - k // 2) * s, side)
+    q_in = (qy >= 0) & (qy < H) & (qx >= 0) & (qx < W)
+    flat = image.reshape(3, -1)
+    qv = flat[:, (qy.clamp(0, H - 1) * W + qx.clamp(0, W - 1))] * q_in
+    best = torch.full((base.shape[0],), float("inf"), device=image.device)
+    best_shift = base.clone()
+    known_flat = known_px.reshape(-1)
+    for ey in range(-search, search + 1):
+        for ex in range(-search, search + 1):
+            shift = base + torch.tensor([ey, ex], device=base.device)
+            sy, sx = qy + shift[:, 0, None, None], qx + shift[:, 1, None, None]
+            inside = (sy >= 0) & (sy < H) & (sx >= 0) & (sx < W)
+            idx = sy.clamp(0, H - 1) * W + sx.clamp(0, W - 1)
+            ok = (inside | ~q_in).flatten(1).all(1) & (known_flat[idx] | ~q_in).flatten(1).all(1)
+            ssd = ((flat[:, idx] * q_in - qv) ** 2).sum(dim=(0, 2, 3))
+            ssd = torch.where(ok, ssd, torch.full_like(ssd, float("inf")))
+            better = ssd < best
+            best = torch.where(better, ssd, best)
+            best_shift = torch.where(better[:, None], shift, best_shift)
+    return best_shift
+
+
+def vote_pixels(image: torch.Tensor, hole_px: torch.Tensor, field: MatchField, k: int,
+                falloff: float = 0.0) -> torch.Tensor:
+    """Rebuild the hole of one image from its match field.
+
+    image [3,H,W] 0..1; hole_px bool [H,W]. Every query patch proposes, for each of its k x k
+    cells, that cell's s x s pixel block copied from its pixel shift; a hole pixel becomes the mean
+    of its proposals, weighted exp(-d^2 / 2 falloff^2) by the cell distance d from the proposing
+    patch's centre (falloff 0 = equal weights). Returns [3,H,W]: known pixels and hole pixels without
+    proposals unchanged.
+    """
+    s = field.stride
+    _, H, W = image.shape
+    flat = image.reshape(3, -1)
+    acc = torch.zeros_like(flat)
+    count = torch.zeros(H * W, dtype=image.dtype, device=image.device)
+    shift = field.pixel_shift()
+    r = k // 2
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            corner = (field.queries + torch.tensor([dy, dx], device=shift.device)) * s
+            ty, tx = _block_grid(corner, s)
+            sy, sx = ty + shift[:, 0, None, None], tx + shift[:, 1, None, None]
+            ok = (ty >= 0) & (ty < H) & (tx >= 0) & (tx < W) & (sy >= 0) & (sy < H) & (sx >= 0) & (sx < W)
+            t_idx = (ty * W + tx)[ok]
+            weight = 1.0 if falloff <= 0 else float(torch.exp(torch.tensor(-(dy * dy + dx * dx) / (2 * falloff ** 2))))
+            acc.index_add_(1, t_idx, flat[:, (sy * W + sx)[ok]] * weight)
+            count.index_add_(0, t_idx, torch.full_like(t_idx, weight, dtype=image.dtype))
+    voted = (acc / count.clamp_min(1e-12)).view_as(image)
+    return torch.where(hole_px & (count.view(H, W) > 0), voted, image)
+
+
+@dataclass
+class SynthesisSettings:
+    """How each level is synthesised before its L-BFGS (see the module docstring).
+
+    steps / first_steps: EM steps per level / at the coarsest level (both 0 = off: the paper's
+    plain optimisation from the up-sampled coarser result). rounds, bonus, random_candidates:
+    `refine_field`. colour_weight: `patch_descriptors`. low_band_sigma: px, `keep_low_band` (0 =
+    keep the voted image as it is). layer: index of the texture layer that matches and votes.
+    seed: random search.
+    """
+
+    steps: int = defaults.SYNTHESIS_STEPS
+    first_steps: int = defaults.SYNTHESIS_FIRST_STEPS
+    rounds: int = defaults.COHERENCE_ROUNDS
+    bonus: float = defaults.COHERENCE_BONUS
+    colour_weight: float = defaults.COLOUR_WEIGHT
+    low_band_sigma: float = defaults.LOW_BAND_SIGMA
+    layer: int = defaults.SYNTHESIS_LAYER
+    random_candidates: int = 2
+    pixel_search: int = defaults.PIXEL_SEARCH
+    vote_falloff: float = defaults.VOTE_FALLOFF
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("steps", "first_steps", "rounds", "random_candidates", "layer", "pixel_search"):
+            if int(getattr(self, name)) < 0:
+                raise NPSInputError(f"synthesis {name} must be >= 0, got {getattr(self, name)}.")
+        for name in ("bonus", "colour_weight", "low_band_sigma", "vote_falloff"):
+            value = float(getattr(self, name))
+            if not value >= 0 or value == float("inf"):
+                raise NPSInputError(f"synthesis {name} must be a finite number >= 0, got {getattr(self, name)}.")
+
+    @property
+    def enabled(self) -> bool:
+        return self.steps > 0 or self.first_steps > 0
+
+    def describe(self) -> str:
+        if not self.enabled:
+            return "synthesis off (plain optimisation)"
+        return (f"synthesis: {self.first_steps}/{self.steps} EM steps (coarsest/others), {self.rounds} coherence "
+                f"rounds, bonus {self.bonus:g}, colour {self.colour_weight:g}, low band sigma {self.low_band_sigma:g} px")
+
+
+class Synthesiser:
+    """EM synthesis across one window's pyramid; keeps each image's match field from level to level.
+
+    texture: TextureSettings (extractor, patch size, max_sources, device); settings: SynthesisSettings.
+    Call `level` once per pyramid level, coarse to fine.
+    """
+
+    def __init__(self, texture, settings: SynthesisSettings | None = None):
+        self.texture = texture
+        self.settings = settings if settings is not None else SynthesisSettings()
+        layers = len(texture.extractor.layers)
+        if self.settings.layer >= layers:
+            raise NPSInputError(f"synthesis layer {self.settings.layer} does not exist: the texture backbone "
+                                f"has {layers} layer(s) ({', '.join(texture.extractor.layers)}).")
+        self.fields = None
+        self.generator = torch.Generator(device=texture.device).manual_seed(int(self.settings.seed))
+
+    def _field(self, feat, image, hole_px, previous):
+        t, cfg = self.texture, self.settings
+        k = t.patch_size
+        shape = tuple(feat.shape[-2:])
+        queries, source, valid = hole_cells(hole_px, shape, k)
+        if queries.shape[0] == 0 or source.shape[0] == 0:
+            return None
+        stride = t.extractor.strides[cfg.layer]
+        desc = patch_descriptors(feat, image, stride, k, cfg.colour_weight)
+        if previous is not None and previous.shape != shape:
+            sources, ok = upsample_field(previous, queries, shape, valid)
+            if not bool(ok.all()):
+                sources[~ok] = exhaustive_field(desc, shape, queries[~ok], source, t.max_sources, t.chunk_elements)
+        elif previous is not None and previous.queries.shape == queries.shape:
+            sources = previous.sources
+        else:
+            sources = exhaustive_field(desc, shape, queries, source, t.max_sources, t.chunk_elements)
+        sources, sim = refine_field(desc, shape, queries, sources, valid, cfg.rounds, cfg.bonus,
+                                    cfg.random_candidates, self.generator)
+        field = MatchField(queries, sources, sim, shape, stride)
+        field.shift = refine_shifts(image, ~hole_px, field, k, min(cfg.pixel_search, stride // 2))
+        return field
+
+    @torch.no_grad()
+    def level(self, image: torch.Tensor, mask: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+        """Synthesise one level.
+
+        image [B,3,H,W] 0..1 (its known pixels are used), mask [B,1,H,W] (1 = hole), reference
+        [B,3,H,W]: the content fill (coarsest level) or the up-sampled coarser result. Returns
+        [B,3,H,W] float32 on image's device: known pixels from image; hole = voted copy whose low
+        band (low_band_sigma) is the reference's. Returns the reference's hole when disabled.
+        """
+        t, cfg = self.texture, self.settings
+        hole_px = (mask[:, 0] > 0.5).to(t.device)
+        ref = torch.where(hole_px[:, None], reference.to(t.device), image.to(t.device)).float()
+        steps = cfg.first_steps if self.fields is None else cfg.steps
+        x = ref
+        for _ in range(steps):
+            feat = t.features(x)[cfg.layer]
+            fields, out = [], []
+            for b in range(x.shape[0]):
+                previous = self.fields[b] if self.fields is not None else None
+                field = self._field(feat[b], x[b], hole_px[b], previous)
+                fields.append(field)
+                out.append(x[b] if field is None else vote_pixels(x[b], hole_px[b], field, t.patch_size, cfg.vote_falloff))
+            self.fields = fields
+            x = torch.stack(out)
+        if steps > 0 and cfg.low_band_sigma > 0:
+            x = keep_low_band(x, ref, hole_px[:, None].float(), cfg.low_band_sigma)
+        return x.to(image.device)
+
+
+def keep_low_band(x: torch.Tensor, reference: torch.Tensor, mask: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Replace the hole's low frequencies of x by those of reference, keep x's detail.
+
+    x, reference [B,3,H,W] 0..1 with the same known pixels; mask [B,1,H,W] (1 = hole). The
+    correction is the hole-weighted Gaussian blur (sigma px) of reference - x over hole pixels
+    only, so next to the border the fill meets the coarser level's colours fully. Returns
+    [B,3,H,W] clamped to 0..1, known pixels from x.
+    """
+    hole = (mask > 0.5).to(x.dtype)
+    diff = (reference - x) * hole
+    weight = gaussian_blur(hole, sigma).clamp_min(1e-6)
+    correction = gaussian_blur(diff, sigma) / weight
+    return torch.where(hole > 0.5, (x + correction).clamp(0, 1), x)
