@@ -22,6 +22,7 @@ the per-level L-BFGS then starts from the voted image. Offsets are multiples of 
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 import torch
@@ -264,7 +265,9 @@ class SynthesisSettings:
     plain optimisation from the up-sampled coarser result). rounds, bonus, random_candidates:
     `refine_field`. colour_weight: `patch_descriptors`. low_band_sigma: px, `keep_low_band` (0 =
     keep the voted image as it is). layer: index of the texture layer that matches and votes.
-    seed: random search.
+    pixel_search: px, `refine_shifts`. vote_falloff: cells, `vote_pixels`. rematch: at finer levels
+    also search all sources and keep, per query, whichever of that and the carried match fits
+    better. seed: random search.
     """
 
     steps: int = defaults.SYNTHESIS_STEPS
@@ -277,14 +280,23 @@ class SynthesisSettings:
     random_candidates: int = 2
     pixel_search: int = defaults.PIXEL_SEARCH
     vote_falloff: float = defaults.VOTE_FALLOFF
+    rematch: bool = defaults.REMATCH
     seed: int = 0
 
     def __post_init__(self):
         for name in ("steps", "first_steps", "rounds", "random_candidates", "layer", "pixel_search"):
-            if int(getattr(self, name)) < 0:
-                raise NPSInputError(f"synthesis {name} must be >= 0, got {getattr(self, name)}.")
+            value = getattr(self, name)
+            try:
+                ok = operator.index(value) >= 0
+            except TypeError:
+                ok = False
+            if not ok:
+                raise NPSInputError(f"synthesis {name} must be an integer >= 0, got {value!r}.")
         for name in ("bonus", "colour_weight", "low_band_sigma", "vote_falloff"):
-            value = float(getattr(self, name))
+            try:
+                value = float(getattr(self, name))
+            except (TypeError, ValueError):
+                value = float("nan")
             if not value >= 0 or value == float("inf"):
                 raise NPSInputError(f"synthesis {name} must be a finite number >= 0, got {getattr(self, name)}.")
 
@@ -314,6 +326,7 @@ class Synthesiser:
             raise NPSInputError(f"synthesis layer {self.settings.layer} does not exist: the texture backbone "
                                 f"has {layers} layer(s) ({', '.join(texture.extractor.layers)}).")
         self.fields = None
+        self.levels_done = 0
         self.generator = torch.Generator(device=texture.device).manual_seed(int(self.settings.seed))
 
     def _field(self, feat, image, hole_px, previous):
@@ -327,7 +340,11 @@ class Synthesiser:
         desc = patch_descriptors(feat, image, stride, k, cfg.colour_weight)
         if previous is not None and previous.shape != shape:
             sources, ok = upsample_field(previous, queries, shape, valid)
-            if not bool(ok.all()):
+            if cfg.rematch:  # a fresh exhaustive match where it fits this level better than the carried one
+                fresh = exhaustive_field(desc, shape, queries, source, t.max_sources, t.chunk_elements)
+                better = _similarity(desc, shape[1], queries, fresh) > _similarity(desc, shape[1], queries, sources)
+                sources = torch.where((better | ~ok)[:, None], fresh, sources)
+            elif not bool(ok.all()):
                 sources[~ok] = exhaustive_field(desc, shape, queries[~ok], source, t.max_sources, t.chunk_elements)
         elif previous is not None and previous.queries.shape == queries.shape:
             sources = previous.sources
@@ -351,7 +368,8 @@ class Synthesiser:
         t, cfg = self.texture, self.settings
         hole_px = (mask[:, 0] > 0.5).to(t.device)
         ref = torch.where(hole_px[:, None], reference.to(t.device), image.to(t.device)).float()
-        steps = cfg.first_steps if self.fields is None else cfg.steps
+        steps = cfg.first_steps if self.levels_done == 0 else cfg.steps
+        self.levels_done += 1
         x = ref
         for _ in range(steps):
             feat = t.features(x)[cfg.layer]
