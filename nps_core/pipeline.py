@@ -22,20 +22,36 @@ from .window import ContextWindow, crop_window, plan_window, stitch_window
 @dataclass
 class InpaintResult:
     """image: [B,3,H,W] float32 0..1 on the input's device; levels: per-level ScaleReports;
-    window: the ContextWindow used (None when nothing was filled); seconds: wall time."""
+    window: the ContextWindow used (None when nothing was filled); seconds: wall time;
+    synthesis: the SynthesisSettings used."""
 
     image: torch.Tensor
     levels: list = field(default_factory=list)
     window: ContextWindow | None = None
     seconds: float = 0.0
+    synthesis: SynthesisSettings | None = None
 
     def describe(self) -> str:
         lines = [self.window.describe()] if self.window is not None else ["empty mask: image returned unchanged"]
+        if self.synthesis is not None and self.window is not None:
+            lines.append(self.synthesis.describe())
         lines += [f"level {i}: {r.describe()}" for i, r in enumerate(self.levels)]
         for r in self.levels:
             lines += [f"note: {n}" for n in r.notes]
         lines.append(f"total {self.seconds:.1f} s")
         return "\n".join(lines)
+
+
+def synthesis_for_steps(steps: int, seed: int = 0) -> SynthesisSettings:
+    """SynthesisSettings from the one user-facing count (NPS Inpaint node, command line).
+
+    steps: EM synthesis steps per pyramid level after the coarsest, which runs
+    defaults.SYNTHESIS_FIRST_STEPS (its matches start from scratch); 0 = off, the paper's plain
+    optimisation. seed: the synthesis's random search. Everything else is default.
+    """
+    if steps == 0:
+        return SynthesisSettings(steps=0, first_steps=0, seed=seed)
+    return SynthesisSettings(steps=steps, first_steps=defaults.SYNTHESIS_FIRST_STEPS, seed=seed)
 
 
 def content_fill(model, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -107,10 +123,11 @@ def fill_window(
         else:
             init = upsample_image(current, size)
         try:
-            started = time.perf_counter()
+            synth_seconds = 0.0
             if synthesiser is not None:
+                started = time.perf_counter()
                 init = synthesiser.level(image_l, mask_l, init)
-            synth_seconds = time.perf_counter() - started
+                synth_seconds = time.perf_counter() - started
             current, report = optimize_scale(
                 image_l, mask_l, init, texture, alpha=alpha, beta=beta, iterations=iterations,
                 callback=callback, level=level, levels=len(sizes), content_sigma=content_sigma,
@@ -189,4 +206,5 @@ def inpaint(
     stitched = stitch_window(img_a, mask_a, filled.to(image.device), window, feather)
     out = image.clone()
     out[active] = stitched
-    return InpaintResult(image=out, levels=reports, window=window, seconds=time.perf_counter() - started)
+    return InpaintResult(image=out, levels=reports, window=window, seconds=time.perf_counter() - started,
+                         synthesis=synthesis)
