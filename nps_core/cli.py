@@ -7,6 +7,7 @@ without MASK, IMAGE's transparent pixels are the hole. OUT is written as PNG.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -96,6 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=defaults.ALPHA, help="texture weight")
     p.add_argument("--beta", type=float, default=defaults.BETA, help="total-variation weight")
     p.add_argument("--refresh-every", type=int, default=defaults.REFRESH_EVERY, help="re-match patches every N iterations")
+    p.add_argument("--synthesis-steps", type=int, default=defaults.SYNTHESIS_STEPS, metavar="N",
+                   help=f"synthesis steps per pyramid level before its optimisation: coherent texture-feature "
+                   f"patch matches copied and blended into the hole (the coarsest level runs "
+                   f"{defaults.SYNTHESIS_FIRST_STEPS}); 0 = off, the paper's plain optimisation "
+                   f"(default {defaults.SYNTHESIS_STEPS})")
+    p.add_argument("--plain", action="store_true",
+                   help="the paper's plain per-level optimisation, no synthesis step (same as --synthesis-steps 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthesis step's random patch search")
     p.add_argument("--threshold", type=float, default=defaults.THRESHOLD, help="mask values >= this are hole")
     p.add_argument("--feather", type=int, default=defaults.FEATHER, help="seam feather radius (px)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -105,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_inpaint(args) -> int:
-    from .pipeline import inpaint
+    from .pipeline import inpaint, synthesis_for_steps
     from .texture import make_texture_settings
 
     paths = list(args.paths)
@@ -119,16 +128,17 @@ def run_inpaint(args) -> int:
         image_path, mask_path, out_path = paths
     else:
         raise NPSInputError("usage: python -m nps_core inpaint IMAGE [MASK] OUT  (or --demo OUT)")
+    synthesis = synthesis_for_steps(0 if args.plain else args.synthesis_steps, seed=args.seed)
     image, mask = load_image_and_mask(image_path, mask_path)
     device = torch.device(args.device)
     texture = make_texture_settings(
         args.backbone, layers=args.layers or None, weights_path=args.vgg_weights,
         refresh_every=args.refresh_every, device=device,
-    ) if args.alpha > 0 else None
+    ) if args.alpha > 0 or synthesis.enabled else None
     result = inpaint(
         image, mask, content_net=args.content_weights, texture=texture, alpha=args.alpha,
         beta=args.beta, iterations=args.iterations, threshold=args.threshold, feather=args.feather,
-        device=device, callback=None if args.quiet else TextProgress(),
+        device=device, callback=None if args.quiet else TextProgress(), synthesis=synthesis,
     )
     save_image(result.image, out_path)
     if not args.quiet:
@@ -138,8 +148,11 @@ def run_inpaint(args) -> int:
     print(f"wrote {out_path} ({result.seconds:.1f} s)")
     if args.report:
         levels = [{"size": list(r.size), "iterations": r.iterations, "seconds": r.seconds,
-                   "start_losses": r.start_losses, "losses": r.losses, "notes": r.notes} for r in result.levels]
-        Path(args.report).write_text(json.dumps({"seconds": result.seconds, "levels": levels}, indent=2))
+                   "synthesis_seconds": r.synthesis_seconds, "start_losses": r.start_losses,
+                   "losses": r.losses, "notes": r.notes} for r in result.levels]
+        report = {"seconds": result.seconds, "synthesis": synthesis.describe(),
+                  "synthesis_settings": dataclasses.asdict(synthesis), "levels": levels}
+        Path(args.report).write_text(json.dumps(report, indent=2))
     return 0
 
 
