@@ -24,10 +24,11 @@ NODE_SPECS = {
     "PreviewAny": {"widgets": [], "inputs": [("source", "*")], "outputs": [], "size": [300, 200]},
     "Note": {"widgets": ["text"], "inputs": [], "outputs": [], "size": [340, 300]},
     "NPSInpaint": {
-        "widgets": ["alpha", "beta", "iterations", "threshold", "feather", "seed", "control_after_generate"],
+        "widgets": ["alpha", "beta", "iterations", "threshold", "feather", "seed", "control_after_generate",
+                    "synthesis_steps"],
         "inputs": [("image", "IMAGE"), ("mask", "MASK"), ("content_net", "NPS_CONTENT_NET"), ("texture", "NPS_TEXTURE")],
         "outputs": ["IMAGE"],
-        "size": [360, 330],
+        "size": [360, 354],
     },
     "NPSCropWindow": {
         "widgets": ["threshold", "window_scale", "min_size"],
@@ -49,10 +50,10 @@ NODE_SPECS = {
         "inputs": [], "outputs": ["NPS_TEXTURE"], "size": [300, 200],
     },
     "NPSOptimizeScale": {
-        "widgets": ["alpha", "beta", "iterations"],
+        "widgets": ["alpha", "beta", "iterations", "synthesis_steps"],
         "inputs": [("image", "IMAGE"), ("mask", "MASK"), ("init", "IMAGE"), ("texture", "NPS_TEXTURE")],
         "outputs": ["IMAGE", "STRING"],
-        "size": [320, 190],
+        "size": [320, 214],
     },
     "NPSStitchWindow": {
         "widgets": ["feather"],
@@ -80,14 +81,15 @@ def simple_workflow():
         (1, "LoadImage", "Load Image (transparent = hole)", [0, 0], {"image": EXAMPLE_IMAGE, "upload": "image"}),
         (2, "NPSInpaint", f"NPS Inpaint ({CPU_ITERATIONS} it/level, CPU)", [380, 0],
          {"alpha": 0.02, "beta": 0.02, "iterations": CPU_ITERATIONS, "threshold": 0.5, "feather": 0,
-          "seed": 0, "control_after_generate": "fixed"}),
+          "seed": 0, "control_after_generate": "fixed", "synthesis_steps": 2}),
         (3, "SaveImage", None, [780, 0], {"filename_prefix": "nps_inpaint"}),
         (4, "Note", "About this workflow", [0, 420],
          {"text": "NPS Inpaint fills the transparent pixels of the loaded PNG (LoadImage's MASK = 1 - alpha).\n\n"
           f"iterations = {CPU_ITERATIONS} per pyramid level keeps a CPU run to a few minutes for a 512x512 image; "
           "the paper uses 100 (use that on a GPU).\n\nUnconnected content_net / texture use the shipped content "
           "network and efficientnet_lite0 features. Connect NPS Texture Loss with backbone vgg19 (needs its "
-          "weights in models/nps) for the paper's setting."}),
+          "weights in models/nps) and set synthesis_steps to 0 for the paper's setting (plain optimisation "
+          "at each level, no synthesis step)."}),
     ]
     links = [(1, 0, 2, "image"), (1, 1, 2, "mask"), (2, 0, 3, "images")]
     return nodes, links, [], {"scale": 1.0, "offset": [80, 120]}
@@ -95,7 +97,7 @@ def simple_workflow():
 
 def three_scale_workflow():
     """The pipeline spelled out: window, 128/256/512 pyramid, content fill, three optimisations, stitch."""
-    it = {"alpha": 0.02, "beta": 0.02}
+    it = {"alpha": 0.02, "beta": 0.02, "synthesis_steps": 4}
     nodes = [
         (1, "LoadImage", "Load Image (transparent = hole)", [0, 0], {"image": EXAMPLE_IMAGE, "upload": "image"}),
         (2, "NPSCropWindow", None, [370, 0], {"threshold": 0.5, "window_scale": 2.0, "min_size": 128}),
@@ -120,7 +122,9 @@ def three_scale_workflow():
           "1. NPS Crop Window cuts a square window around the hole (2x its size; 512 px for a 256 px hole).\n"
           "2. The window is shrunk to 128 and 256; the content network fills the hole at 128.\n"
           "3. NPS Optimize Scale refines 128 -> 256 -> window size, each level starting from the "
-          "up-sampled previous one.\n4. NPS Stitch Window pastes the result into the original image.\n\n"
+          "up-sampled previous one: a synthesis step copies matching patches into the hole, then the "
+          "optimisation runs (synthesis_steps 0 = the paper's plain optimisation).\n"
+          "4. NPS Stitch Window pastes the result into the original image.\n\n"
           "Iterations (30/20/10) are kept small so a CPU run takes a few minutes; the paper uses 100 per level."}),
     ]
     nodes.sort(key=lambda node: node[0])

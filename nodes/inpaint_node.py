@@ -6,7 +6,7 @@ import torch
 
 from nps_core import defaults
 from nps_core.content_net import load_content_net
-from nps_core.pipeline import inpaint
+from nps_core.pipeline import inpaint, synthesis_for_steps
 from nps_core.texture import make_texture_settings
 
 from . import comfy_bridge
@@ -14,6 +14,13 @@ from .loss_inputs import loss_weight_inputs
 
 CATEGORY = "inpaint/NPS"
 MAX_SEED = 0xFFFFFFFFFFFFFFFF
+SYNTHESIS_STEPS_TOOLTIP = (
+    "Synthesis steps per pyramid level, run before that level's optimisation: coherent patches of the "
+    "surroundings (matched on the texture network's features) are copied and blended into the hole, "
+    "which keeps stripes, edges and repeated texture sharp and continuous. The coarsest level runs "
+    f"{defaults.SYNTHESIS_FIRST_STEPS} steps when this is above 0. 0 = off: the paper's plain "
+    "optimisation, each level starting from the up-sampled coarser result (smoother, as published)."
+)
 
 
 def rng_devices(device: torch.device) -> list[int]:
@@ -30,8 +37,10 @@ class NPSInpaint:
         "Multi-scale neural patch synthesis (Yang et al., CVPR 2017) in one node. A square window "
         "around the hole is cut out; the content network predicts the hole at 128x128; then, level by "
         "level (128, 256, ... up to the window size), the hole is optimised so its neural patches match "
-        "the surrounding texture while staying close to the coarser result. Known pixels are kept "
-        "exactly (feather 0). Slow on CPU: each level costs 'iterations' network passes."
+        "the surrounding texture while staying close to the coarser result. Before each level's "
+        "optimisation a synthesis step copies coherent patches of the surroundings into the hole "
+        "(synthesis_steps; 0 = the paper's plain optimisation). Known pixels are kept exactly "
+        "(feather 0). Slow on CPU: each level costs 'iterations' network passes."
     )
     CATEGORY = CATEGORY
     RETURN_TYPES = ("IMAGE",)
@@ -65,7 +74,7 @@ class NPSInpaint:
                 "seed": (
                     "INT",
                     {"default": 0, "min": 0, "max": MAX_SEED, "control_after_generate": True,
-                     "tooltip": "Seed of the random numbers used (e.g. patch subsampling), for repeatable results."},
+                     "tooltip": "Seed of the random numbers used (e.g. the synthesis step's random patch search), for repeatable results."},
                 ),
             },
             "optional": {
@@ -74,10 +83,17 @@ class NPSInpaint:
                     "NPS_TEXTURE",
                     {"tooltip": f"Texture-loss settings from NPS Texture Loss; unconnected = {defaults.BACKBONE} with its default layers."},
                 ),
+                "synthesis_steps": (
+                    "INT",
+                    {"default": int(defaults.SYNTHESIS_STEPS), "min": 0, "max": 64,
+                     "tooltip": SYNTHESIS_STEPS_TOOLTIP},
+                ),
             },
         }
 
-    def run(self, image, mask, alpha, beta, iterations, threshold, feather, seed, content_net=None, texture=None):
+    def run(self, image, mask, alpha, beta, iterations, threshold, feather, seed, content_net=None, texture=None,
+            synthesis_steps=defaults.SYNTHESIS_STEPS):
+        synthesis = synthesis_for_steps(int(synthesis_steps), seed=int(seed) % (2**63))
         device = comfy_bridge.compute_device()
         core_image = comfy_bridge.image_to_core(image)
         batch, _, height, width = core_image.shape
@@ -95,7 +111,7 @@ class NPSInpaint:
             result = inpaint(
                 core_image, core_mask, content_net=content_net, texture=texture,
                 alpha=float(alpha), beta=float(beta), iterations=int(iterations), feather=int(feather),
-                callback=comfy_bridge.progress_callback(), device=device,
+                callback=comfy_bridge.progress_callback(), device=device, synthesis=synthesis,
             )
         return (comfy_bridge.image_from_core(result.image),)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from nps_core import defaults
 from nps_core.inputs import match_batch
 from nps_core.optimize import optimize_scale
+from nps_core.synthesis import SynthesisSettings, Synthesiser
 
 from . import comfy_bridge
 from .loss_inputs import loss_weight_inputs
@@ -31,7 +34,9 @@ class NPSOptimizeScale:
         "One scale of multi-scale neural patch synthesis. Starting from 'init', the hole's pixels are "
         "optimised (L-BFGS) so that the result stays close to 'init' (content loss), its neural patches "
         "match patches of the known region (texture loss, weight alpha) and it is smooth (total variation, "
-        "weight beta). Known pixels are copied from 'image'. Chain scales with NPS Pyramid Up."
+        "weight beta). Known pixels are copied from 'image'. First, unless synthesis_steps is 0, a "
+        "synthesis step copies coherent patches of the known region into init's hole (the optimisation "
+        "then starts from, and stays close to, that). Chain scales with NPS Pyramid Up."
     )
     CATEGORY = CATEGORY
     RETURN_TYPES = ("IMAGE", "STRING")
@@ -57,10 +62,25 @@ class NPSOptimizeScale:
                 **loss_weight_inputs(
                     "Optimisation iterations at this scale. More = sharper texture, slower (CPU: keep it small)."
                 ),
-            }
+            },
+            "optional": {
+                "synthesis_steps": (
+                    "INT",
+                    {"default": int(defaults.SYNTHESIS_FIRST_STEPS), "min": 0, "max": 64,
+                     "tooltip": "Synthesis steps before the optimisation: patches of the known region are "
+                     "matched to init's hole on the texture network's features (coherently, so neighbours copy "
+                     "neighbouring areas) and copied into it, keeping init's coarse colours; repeated each "
+                     "step. Sharper, more continuous texture than the optimisation alone. Each call matches "
+                     "from scratch (NPS Inpaint carries matches from scale to scale). 0 = off: the paper's "
+                     "plain optimisation from init."},
+                ),
+            },
         }
 
-    def optimize(self, image, mask, init, texture, alpha, beta, iterations):
+    def optimize(self, image, mask, init, texture, alpha, beta, iterations,
+                 synthesis_steps=defaults.SYNTHESIS_FIRST_STEPS):
+        steps = int(synthesis_steps)
+        synthesis = SynthesisSettings(steps=steps, first_steps=steps)  # validates (>= 0)
         core_image = comfy_bridge.image_to_core(image)
         batch, _, height, width = core_image.shape
         core_mask = comfy_bridge.mask_to_core(mask, (height, width), batch, defaults.THRESHOLD)
@@ -70,10 +90,18 @@ class NPSOptimizeScale:
         if not bool(core_mask.any()):
             return (comfy_bridge.image_from_core(core_image), "empty mask: nothing to fill, image returned unchanged")
         callback = comfy_bridge.progress_callback()
+        synth_seconds = 0.0
+        if synthesis.enabled:
+            started = time.perf_counter()
+            core_init = Synthesiser(texture, synthesis).level(core_image, core_mask, core_init)
+            synth_seconds = time.perf_counter() - started
         result, report = optimize_scale(
             core_image, core_mask, core_init, texture,
             alpha=float(alpha), beta=float(beta), iterations=int(iterations), callback=callback,
+            content_sigma=defaults.CONTENT_SIGMA,
         )
+        report.seconds += synth_seconds
+        report.synthesis_seconds = synth_seconds
         return (comfy_bridge.image_from_core(result), format_report(report))
 
 

@@ -116,6 +116,36 @@ def test_node_metadata_is_complete(node_id):
             assert options["min"] <= options["default"] <= options["max"], f"{node_id}.{name} default out of range"
 
 
+@pytest.mark.parametrize("node_id", sorted(EXPECTED_NODES))
+def test_optional_widgets_default_like_their_widget(node_id):
+    """An API-format workflow saved before an optional widget existed lacks that input: the function's
+    own default must then equal the widget's, so old workflows run as a new one left at defaults."""
+    import inspect
+
+    cls = MAPPINGS[node_id]
+    parameters = inspect.signature(getattr(cls, cls.FUNCTION)).parameters
+    for name, spec in cls.INPUT_TYPES().get("optional", {}).items():
+        assert name in parameters, f"{node_id}: no parameter {name}"
+        if spec[0] in WIDGET_TYPES or isinstance(spec[0], list):
+            assert parameters[name].default == spec[1]["default"], f"{node_id}.{name}"
+        else:
+            assert parameters[name].default is None, f"{node_id}.{name}"
+
+
+def test_synthesis_widgets_default_to_the_core_and_explain_plain_mode():
+    from nps_core import defaults
+
+    inpaint_steps = all_inputs(MAPPINGS["NPSInpaint"])["synthesis_steps"]
+    optimize_steps = all_inputs(MAPPINGS["NPSOptimizeScale"])["synthesis_steps"]
+    assert inpaint_steps[0] == optimize_steps[0] == "INT"
+    assert inpaint_steps[1]["default"] == defaults.SYNTHESIS_STEPS and inpaint_steps[1]["min"] == 0
+    assert optimize_steps[1]["default"] == defaults.SYNTHESIS_FIRST_STEPS and optimize_steps[1]["min"] == 0
+    for spec in (inpaint_steps, optimize_steps):
+        assert "0 = off" in spec[1]["tooltip"] and "plain" in spec[1]["tooltip"]
+    assert "synthesis_steps" in MAPPINGS["NPSInpaint"].INPUT_TYPES()["optional"]  # old workflows still load
+    assert "synthesis_steps" in MAPPINGS["NPSOptimizeScale"].INPUT_TYPES()["optional"]
+
+
 def test_backbone_combo_defaults_to_a_weights_shipping_backbone():
     from nps_core import defaults
     from nps_core.backbones import BACKBONES
@@ -286,6 +316,57 @@ def test_optimize_scale_cancel_stops_within_one_iteration(content_net, texture):
     assert mm.interrupt_checks - checks_before == 2  # nothing ran after the cancelled step
     bar = comfy.utils.ProgressBar.instances[-1]
     assert len(bar.updates) == 1
+
+
+def test_optimize_scale_synthesis_option(content_net, texture):
+    from nps_core import defaults
+    from nps_core.optimize import optimize_scale
+    from nps_core.synthesis import Synthesiser, SynthesisSettings
+
+    image, mask = make_image(size=128), make_mask(size=128)
+    (init,) = MAPPINGS["NPSContentFill"]().fill(content_net, image, mask)
+    node = MAPPINGS["NPSOptimizeScale"]()
+    core = [comfy_bridge.image_to_core(t) for t in (image, init)]
+    core_mask = comfy_bridge.mask_to_core(mask, (128, 128), 1, 0.5)
+    # 0 = plain: exactly the core's optimisation from init
+    plain, report = node.optimize(image, mask, init, texture, 0.02, 0.02, 2, synthesis_steps=0)
+    kwargs = dict(alpha=0.02, beta=0.02, iterations=2, content_sigma=defaults.CONTENT_SIGMA)
+    expected, _ = optimize_scale(core[0], core_mask, core[1], texture, **kwargs)
+    assert torch.equal(plain, comfy_bridge.image_from_core(expected))
+    assert "synthesis" not in report
+    # default: a fresh synthesis of init first, then the same optimisation from it
+    synth, report = node.optimize(image, mask, init, texture, 0.02, 0.02, 2)
+    steps = defaults.SYNTHESIS_FIRST_STEPS
+    start = Synthesiser(texture, SynthesisSettings(steps=steps, first_steps=steps)).level(core[0], core_mask, core[1])
+    expected, _ = optimize_scale(core[0], core_mask, start, texture, **kwargs)
+    assert torch.equal(synth, comfy_bridge.image_from_core(expected))
+    assert not torch.equal(synth, plain) and "synthesis" in report
+    assert outside_equal(synth, image, mask)
+    with pytest.raises(NPSInputError, match="steps"):
+        node.optimize(image, mask, init, texture, 0.02, 0.02, 2, synthesis_steps=-1)
+
+
+def test_inpaint_passes_the_synthesis_option(content_net, texture, monkeypatch):
+    from nps_core import defaults
+    from nps_core.pipeline import inpaint, synthesis_for_steps
+
+    import nodes.inpaint_node as inpaint_node
+
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["synthesis"])
+        return inpaint(*args, **kwargs)
+
+    monkeypatch.setattr(inpaint_node, "inpaint", spy)
+    image, mask = make_image(size=128), make_mask(size=128)
+    default = run_inpaint(image, mask, content_net, texture, iterations=1, seed=5)
+    node = MAPPINGS["NPSInpaint"]()
+    plain = node.run(image, mask, 0.02, 0.02, 1, 0.5, 0, 5, content_net=content_net, texture=texture,
+                     synthesis_steps=0)[0]
+    assert seen == [synthesis_for_steps(defaults.SYNTHESIS_STEPS, seed=5), synthesis_for_steps(0, seed=5)]
+    assert not seen[1].enabled and not torch.equal(default, plain)
+    assert outside_equal(plain, image, mask)
 
 
 def test_optimize_scale_empty_mask_returns_image_unchanged(texture):
