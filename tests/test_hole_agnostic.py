@@ -2,7 +2,8 @@
 
 Whatever the hole holds (white, black, noise or the true picture), every stage that sees a window
 with a hole -- mask-aware down-sampling, the content network's input, the whole coarse-to-fine
-pipeline and the NPS Pyramid Down node -- gives the same answer. Small images, few iterations,
+pipeline (with its default synthesis step; tests/test_synthesis.py checks the step on its own) and
+the NPS Pyramid Down node -- gives the same answer. Small images, few iterations,
 the `vgg19_random` backbone and a seeded random content network (CPU only).
 """
 
@@ -129,6 +130,7 @@ def test_pipeline_result_ignores_the_hole(random_texture, content_net, case, alp
                       texture=texture, alpha=alpha, iterations=3)
         results.append(res.image)
     assert len(res.levels) == 2  # a coarse level: the window is really down-sampled
+    assert res.synthesis.enabled and all(r.synthesis_seconds > 0 for r in res.levels)  # the default synthesises
     assert max_spread(results) <= 1.0 / 255
 
 
