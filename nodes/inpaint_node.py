@@ -74,7 +74,8 @@ class NPSInpaint:
                 "seed": (
                     "INT",
                     {"default": 0, "min": 0, "max": MAX_SEED, "control_after_generate": True,
-                     "tooltip": "Seed of the random numbers used (e.g. the synthesis step's random patch search), for repeatable results."},
+                     "tooltip": "Seed of the random numbers used (e.g. the synthesis step's random patch search), "
+                     "for repeatable results."},
                 ),
             },
             "optional": {
