@@ -9,7 +9,7 @@ speed settings.
 
 ALPHA = 0.02          # weight of the texture term. Calibrated (bench/calibrate.py, bench/QUALITY.md) on the content net's held-out val photos, efficientnet_lite0: at 512 px vs content-only +1.44 dB hole PSNR, sharpness ratio 0.67 -> 0.99
 BETA = 0.02           # weight of the total-variation term. Same sweep: BETA 1 gave +1.76 dB but sharpness 0.88 (smoother); 0.02 keeps the detail
-ITERATIONS = 100      # L-BFGS iterations per pyramid level (the paper's count)
+ITERATIONS = 50       # L-BFGS iterations per level (the paper: 100). With the synthesis start, 50 vs 0 adds +0.02-0.2 dB and sharpness on the held-out photos; 100 is still reachable (bench/QUALITY.md)
 REFRESH_EVERY = 10    # nearest-neighbour matches are recomputed every this many evaluations
 PATCH_SIZE = 3        # neural patch side, in feature cells
 MAX_SOURCES = 16384   # source patches per layer kept for matching (strided subsample above this)
@@ -32,7 +32,7 @@ LOW_BAND_SIGMA = 2.0       # px at each level: the fill's Gaussian low band come
 CONTENT_SIGMA = 0.0        # px: the L-BFGS content term compares only this Gaussian low band with its target (0 = all)
 PIXEL_SEARCH = 2           # px: votes copy from the best single-pixel shift within +-this of the matched cell (<= stride/2)
 VOTE_FALLOFF = 0.0         # cells: votes weighted by a Gaussian of the distance from the proposing patch's centre (0 = equal)
-REMATCH = False            # finer levels: also match exhaustively and keep the better of that and the carried match
+REMATCH = True             # finer levels: also match exhaustively and keep the better of that and the carried match
 SYNTHESIS_LAYER = 0        # texture layer that matches and votes (0 = the finest, stride 4 for efficientnet_lite0)
 BACKBONE = "efficientnet_lite0"  # ships with real ImageNet weights; the paper's "vgg19" needs a file
 THRESHOLD = 0.5       # soft masks: values >= threshold are hole
