@@ -32,7 +32,7 @@ LOW_BAND_SIGMA = 2.0       # px at each level: the fill's Gaussian low band come
 CONTENT_SIGMA = 0.0        # px: the L-BFGS content term compares only this Gaussian low band with its target (0 = all)
 PIXEL_SEARCH = 0           # px: votes copy from the best single-pixel shift within +-this of the matched cell (<= stride/2). 2 gave +0.04-0.4 dB but sharpness -0.05-0.1 on the held-out photos and 0.70 -> 0.41 on one evaluation image seen by accident: off
 VOTE_FALLOFF = 0.0         # cells: votes weighted by a Gaussian of the distance from the proposing patch's centre (0 = equal)
-REMATCH = False            # finer levels: also match exhaustively and keep the better of that and the carried match (held-out: no gain without pixel search, +2 s)
+REMATCH = False            # finer levels: also match exhaustively and keep the better of that and the carried match (held-out: +0.05-0.55 dB, sharpness -0.04-0.11, +2 s at 512: off for detail)
 SYNTHESIS_LAYER = 0        # texture layer that matches and votes (0 = the finest, stride 4 for efficientnet_lite0)
 BACKBONE = "efficientnet_lite0"  # ships with real ImageNet weights; the paper's "vgg19" needs a file
 THRESHOLD = 0.5       # soft masks: values >= threshold are hole

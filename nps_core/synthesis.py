@@ -94,7 +94,7 @@ def nearest_rows(queries: torch.Tensor, bank: torch.Tensor, chunk_elements: int 
 
 
 def hole_cells(hole_px: torch.Tensor, shape: tuple, k: int):
-    """Pixel hole bool [H,W] -> (queries [Q,2], valid source centres bool [h,w]) on an (h, w) map."""
+    """Pixel hole bool [H,W] -> (queries [Q,2], sources [S,2], valid source centres bool [h,w]) on an (h, w) map."""
     hole = feature_mask(hole_px[None, None].float(), shape)[0]
     query, source = patch_centres(hole, k)
     valid = torch.zeros_like(hole)
