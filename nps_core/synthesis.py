@@ -22,6 +22,7 @@ the per-level L-BFGS then starts from the voted image. Offsets are multiples of 
 
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import dataclass
 
@@ -250,7 +251,7 @@ def vote_pixels(image: torch.Tensor, hole_px: torch.Tensor, field: MatchField, k
             sy, sx = ty + shift[:, 0, None, None], tx + shift[:, 1, None, None]
             ok = (ty >= 0) & (ty < H) & (tx >= 0) & (tx < W) & (sy >= 0) & (sy < H) & (sx >= 0) & (sx < W)
             t_idx = (ty * W + tx)[ok]
-            weight = 1.0 if falloff <= 0 else float(torch.exp(torch.tensor(-(dy * dy + dx * dx) / (2 * falloff ** 2))))
+            weight = 1.0 if falloff <= 0 else math.exp(-(dy * dy + dx * dx) / (2 * falloff ** 2))
             acc.index_add_(1, t_idx, flat[:, (sy * W + sx)[ok]] * weight)
             count.index_add_(0, t_idx, torch.full_like(t_idx, weight, dtype=image.dtype))
     voted = (acc / count.clamp_min(1e-12)).view_as(image)
