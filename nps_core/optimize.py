@@ -89,22 +89,18 @@ def optimize_scale(
     levels: int = 1,
     tolerance_change: float = defaults.TOLERANCE_CHANGE,
     history_size: int = 20,
-    target: torch.Tensor | None = None,
     content_sigma: float = 0.0,
 ):
     """Optimise the hole pixels of one level.
 
     image: [B,3,h,w] 0..1, source of the known pixels; mask: [B,1,h,w] (1 = hole);
-    init: [B,3,h,w], the starting point inside the hole and, unless `target` is given, the content
-    target (known pixels ignored); target: [B,3,h,w] content target (default init);
-    content_sigma: px, compare only the Gaussian low band with the target (0 = every frequency);
+    init: [B,3,h,w], the content target and starting point inside the hole (its known pixels are
+    ignored); content_sigma: px, compare only the Gaussian low band with the target (0 = every frequency);
     texture: settings (None or alpha = 0 disables the texture term).
     Runs on the texture extractor's device (else the image's), with autograd enabled even under
     torch.inference_mode. Returns (result [B,3,h,w] clamped to 0..1 on image's device, ScaleReport).
     """
     _check_level_inputs(image, mask, init)
-    if target is not None:
-        _check_level_inputs(image, mask, target)
     if iterations < 0 or alpha < 0 or beta < 0:
         raise NPSInputError("iterations, alpha and beta must be >= 0.")
     out_device = image.device
@@ -118,8 +114,7 @@ def optimize_scale(
         start = init.detach().to(device, torch.float32).clone()
         hole3 = (hole > 0.5).expand_as(img)
         base = torch.where(hole3, start, img)
-        aim = base.clone() if target is None else torch.where(
-            hole3, target.detach().to(device, torch.float32), img)
+        target = base.clone()
         variables = base[hole3].clone().requires_grad_(True)
         if variables.numel() == 0 or iterations == 0:
             report.seconds = time.perf_counter() - started
@@ -131,7 +126,7 @@ def optimize_scale(
 
         def evaluate(v):
             x = base.masked_scatter(hole3, v)
-            terms = {"content": content_loss(x, aim, hole, content_sigma), "tv": tv_loss(x, hole)}
+            terms = {"content": content_loss(x, target, hole, content_sigma), "tv": tv_loss(x, hole)}
             total = terms["content"] + beta * terms["tv"]
             if level_texture is not None:
                 terms["texture"] = level_texture.loss(x)

@@ -347,7 +347,7 @@ class Synthesiser:
                 sources = torch.where((better | ~ok)[:, None], fresh, sources)
             elif not bool(ok.all()):
                 sources[~ok] = exhaustive_field(desc, shape, queries[~ok], source, t.max_sources, t.chunk_elements)
-        elif previous is not None and previous.queries.shape == queries.shape:
+        elif previous is not None:  # the same level's previous EM step: same queries
             sources = previous.sources
         else:
             sources = exhaustive_field(desc, shape, queries, source, t.max_sources, t.chunk_elements)
