@@ -14,9 +14,15 @@ from . import defaults
 from .errors import NPSInputError, NPSOutOfMemoryError
 from .inputs import as_bchw_image, broadcast_pair
 from .optimize import optimize_scale
-from .pyramid import downsample_image, downsample_mask, level_sizes, resize_image, upsample_image
+from .pyramid import (
+    downsample_image,
+    downsample_mask,
+    level_sizes,
+    resize_image,
+    upsample_image,
+)
 from .rough_fill import crop_for_window, prepare_rough_fill, start_level
-from .synthesis import SynthesisSettings, Synthesiser
+from .synthesis import Synthesiser, SynthesisSettings
 from .window import ContextWindow, crop_window, plan_window, stitch_window
 
 

@@ -3,14 +3,13 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import square_mask, striped_image
 
 from nps_core.errors import NPSInputError
 from nps_core.pipeline import fill_window, inpaint
 from nps_core.rough_fill import crop_for_window, prepare_rough_fill, start_level
 from nps_core.synthesis import SynthesisSettings
 from nps_core.window import crop_window, plan_window
-
-from conftest import square_mask, striped_image
 
 PLAIN = SynthesisSettings(steps=0, first_steps=0)
 
@@ -60,7 +59,7 @@ def test_start_level_is_the_closest_to_the_fill_resolution():
 def test_fill_window_starts_at_the_fill_level(content_net, random_texture):
     img = striped_image(256)
     mask = square_mask(256, 96, 96, 64)
-    kwargs = dict(alpha=0.0, beta=0.0, iterations=1, synthesis=PLAIN)
+    kwargs = {"alpha": 0.0, "beta": 0.0, "iterations": 1, "synthesis": PLAIN}
     _, full = fill_window(img, mask, content_net, random_texture, **kwargs)
     _, from_128 = fill_window(img, mask, None, random_texture, content=torch.rand(1, 3, 128, 128), **kwargs)
     _, from_256 = fill_window(img, mask, None, random_texture, content=torch.rand(1, 3, 256, 256), **kwargs)
@@ -75,7 +74,7 @@ def test_content_moves_the_fill_towards_it_and_keeps_known_pixels(random_texture
     mask = square_mask(256, 80, 96, 64)
     red = torch.zeros(1, 3, 64, 64)
     red[:, 0] = 1.0  # a quarter-resolution fill of a distinct colour
-    kwargs = dict(texture=random_texture, iterations=3, synthesis=synthesis)
+    kwargs = {"texture": random_texture, "iterations": 3, "synthesis": synthesis}
     # a content-net path that cannot load proves the network is not used with a content fill
     res = inpaint(img, mask, content_net="/nonexistent/content.safetensors", content=red, **kwargs)
     hole = mask.expand_as(img) > 0.5
@@ -129,3 +128,26 @@ def test_bad_content_is_a_clear_error(random_texture, bad, words):
 def test_prepare_rough_fill_accepts_grey_and_single_images():
     assert prepare_rough_fill(torch.rand(3, 10, 20), 4).shape == (1, 3, 10, 20)
     assert prepare_rough_fill(torch.rand(4, 1, 10, 20), 4).shape == (4, 3, 10, 20)
+
+
+def test_cli_content_image_is_the_content(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    from nps_core.cli import main
+
+    rgba = np.concatenate([(striped_image(128)[0].permute(1, 2, 0).numpy() * 255).round(),
+                           np.full((128, 128, 1), 255.0)], -1).astype(np.uint8)
+    rgba[40:72, 40:72, 3] = 0  # transparent = hole
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "in.png")
+    Image.fromarray(np.tile(np.array([0, 0, 255], np.uint8), (32, 32, 1))).save(tmp_path / "blue.png")
+    out = tmp_path / "out.png"
+    code = main(["inpaint", str(tmp_path / "in.png"), str(out), "--content-image", str(tmp_path / "blue.png"),
+                 "--backbone", "vgg19_random", "--iterations", "1", "--plain", "--alpha", "0",
+                 "--content-weights", str(tmp_path / "absent.safetensors"), "--device", "cpu", "--quiet"])
+    assert code == 0
+    result = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    assert result[44:68, 44:68, 2].mean() > 230 and result[44:68, 44:68, :2].mean() < 25
+    assert (result[rgba[..., 3] == 255] == rgba[..., :3][rgba[..., 3] == 255]).all()
+    code = main(["inpaint", str(tmp_path / "in.png"), str(out), "--content-image", str(tmp_path / "none.png")])
+    assert code == 2 and "--content-image" in capsys.readouterr().err
