@@ -59,19 +59,18 @@ def as_bchw_image(image: torch.Tensor, name: str = "image") -> torch.Tensor:
     return x.clamp(0.0, 1.0).contiguous()
 
 
-def prepare_mask(
+def hole_mask(
     mask: torch.Tensor,
     size_hw: tuple[int, int],
     batch: int,
     threshold: float = 0.5,
     name: str = "mask",
 ) -> torch.Tensor:
-    """Mask in any common layout -> binary float32 [batch,1,H,W] (1 = hole) on the mask's device.
+    """Mask in any common layout -> bool [1 or batch,1,H,W] (True = hole) on the mask's device.
 
-    mask: [H,W], [B,H,W] (ComfyUI MASK) or [B,1,H,W]; any float/bool dtype; values 0..1.
-    A mask of another spatial size than `size_hw` is resized bilinearly before thresholding (ComfyUI's
-    LoadImage returns a 64x64 empty mask for images without alpha). Soft masks: values >= threshold
-    become hole. A batch of 1 is broadcast to `batch`; any other mismatch is an error.
+    The same checks and conventions as `prepare_mask`, without a float copy of the mask and without
+    repeating a batch-1 mask (callers index item 0 for every image): a full-size mask is thresholded
+    in its own dtype, so a 12000 x 12000 mask costs 144 MB here, not 576 MB.
     """
     if not isinstance(mask, torch.Tensor):
         raise NPSInputError(f"{name} must be a torch tensor [B,H,W], got {type(mask).__name__}.")
@@ -86,19 +85,75 @@ def prepare_mask(
         raise NPSInputError(
             f"{name} must have shape [B,H,W] (ComfyUI MASK) or [B,1,H,W], got {tuple(mask.shape)}."
         )
-    m = m.to(torch.float32)
-    _check_finite(m, name)
+    if m.shape[0] not in (1, batch):
+        raise NPSInputError(
+            f"{name} has batch size {m.shape[0]} but the image has {batch}; give one mask for "
+            f"all images or exactly one per image."
+        )
+    if m.dtype == torch.bool:
+        if tuple(m.shape[-2:]) == tuple(size_hw):
+            return m
+        m = m.to(torch.uint8)
+    if m.is_floating_point():
+        _check_finite(m, name)
     if tuple(m.shape[-2:]) != tuple(size_hw):
-        m = F.interpolate(m, size=tuple(size_hw), mode="bilinear", align_corners=False)
-    m = (m >= threshold).to(torch.float32)
-    if m.shape[0] != batch:
-        if m.shape[0] != 1:
-            raise NPSInputError(
-                f"{name} has batch size {m.shape[0]} but the image has {batch}; give one mask for "
-                f"all images or exactly one per image."
-            )
-        m = m.expand(batch, -1, -1, -1)
-    return m.contiguous()
+        m = F.interpolate(m.to(torch.float32), size=tuple(size_hw), mode="bilinear", align_corners=False)
+    return m >= threshold
+
+
+def prepare_mask(
+    mask: torch.Tensor,
+    size_hw: tuple[int, int],
+    batch: int,
+    threshold: float = 0.5,
+    name: str = "mask",
+) -> torch.Tensor:
+    """Mask in any common layout -> binary float32 [batch,1,H,W] (1 = hole) on the mask's device.
+
+    mask: [H,W], [B,H,W] (ComfyUI MASK) or [B,1,H,W]; any float/bool dtype; values 0..1.
+    A mask of another spatial size than `size_hw` is resized bilinearly before thresholding (ComfyUI's
+    LoadImage returns a 64x64 empty mask for images without alpha). Soft masks: values >= threshold
+    become hole. A batch of 1 is broadcast to `batch`; any other mismatch is an error.
+    """
+    m = hole_mask(mask, size_hw, batch, threshold, name).to(torch.float32)
+    return m.expand(batch, -1, -1, -1).contiguous()
+
+
+def image_source(image: torch.Tensor, name: str = "image") -> torch.Tensor:
+    """A library-layout image kept as it is: [3,H,W] or [B,C,H,W] (C = 1, 3 or 4), float (0..1) or
+    uint8 (0..255) -> a view [B,3,H,W] of the same dtype (no copy: grey is expanded, alpha dropped).
+
+    Float images are checked for NaN/inf; values are clamped only where a window is converted
+    (`unit_float`). Big photos stay in their own dtype; only each context window becomes float32.
+    """
+    if not isinstance(image, torch.Tensor):
+        raise NPSInputError(f"{name} must be a torch tensor [B,3,H,W], got {type(image).__name__}.")
+    if image.dim() == 3:
+        image = image.unsqueeze(0)
+    if image.dim() != 4 or image.shape[1] not in (1, 3, 4):
+        raise NPSInputError(f"{name} must have shape [B,3,H,W], got {tuple(image.shape)}.")
+    if image.dtype != torch.uint8 and not image.is_floating_point():
+        raise NPSInputError(
+            f"{name} has dtype {image.dtype}; give float values in 0..1 or uint8 values in 0..255."
+        )
+    if image.is_floating_point():
+        for b in range(image.shape[0]):  # item by item: the check's temporary stays one image
+            _check_finite(image[b], name)
+    return image[:, :3] if image.shape[1] >= 3 else image.expand(-1, 3, -1, -1)
+
+
+def unit_float(x: torch.Tensor) -> torch.Tensor:
+    """uint8 (0..255) or float -> new float32 tensor clamped to 0..1 (the core's value range)."""
+    if x.dtype == torch.uint8:
+        return x.to(torch.float32).div_(255.0)
+    return x.to(torch.float32).clamp(0.0, 1.0)
+
+
+def like_source(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """float 0..1 -> `dtype`: uint8 rounds to 0..255, floats are cast."""
+    if dtype == torch.uint8:
+        return x.mul(255.0).round_().clamp_(0, 255).to(torch.uint8)
+    return x.to(dtype)
 
 
 def match_batch(image: torch.Tensor, batch: int, name: str = "image") -> torch.Tensor:
