@@ -22,7 +22,7 @@ import time
 import torch
 
 from . import defaults
-from .errors import NPSInputError, NPSOutOfMemoryError, NPSWeightsError
+from .errors import NPSInputError, NPSOutOfMemoryError, NPSPathError, NPSWeightsError
 from .paths import PACK_ROOT
 
 DEMO_IMAGE = PACK_ROOT / "example_workflows" / "nps_example.png"
@@ -34,8 +34,8 @@ EXIT_INTERRUPTED = 130
 class TextProgress:
     """Prints one line per level and a running percentage to stderr."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
+    def __init__(self, stream=None):
+        self.stream = sys.stderr if stream is None else stream
         self.started = time.perf_counter()
         self.open_line = False
 
@@ -105,6 +105,8 @@ def add_file_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-megapixels", type=float, default=defaults.MAX_IMAGE_PIXELS / 1e6, metavar="MP",
                    help="refuse to decode images larger than this (default %(default).0f megapixels; "
                    "a guard against decompression bombs and running out of memory)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing OUT (and --report); without it an existing file is never touched")
     p.add_argument("--jpeg-quality", type=int, default=None, metavar="Q",
                    help="allow a lossy .jpg/.jpeg OUT, at this quality 1..100 (without it a JPEG OUT is refused)")
 
@@ -196,9 +198,15 @@ def run_inpaint(args, progress: TextProgress | None = None) -> int:
     image_path, mask_path, out_path = split_paths(args)
     settings = check_fill_settings(args)
     inputs = [image_path, mask_path, args.content_weights, args.vgg_weights]
-    plan = image_io.plan_output(out_path, inputs, jpeg_quality=args.jpeg_quality)
+    try:
+        plan = image_io.plan_output(out_path, inputs, jpeg_quality=args.jpeg_quality, overwrite=args.overwrite)
+    except NPSPathError as exc:
+        if mask_path is None and not args.demo and "already exists" in str(exc):
+            raise NPSPathError(f"{exc} (With two paths the second is OUT; if {out_path} is your MASK, "
+                               f"add an OUT path.)") from None
+        raise
     if args.report is not None:
-        image_io.check_writable_path(args.report, [*inputs, out_path], what="--report")
+        image_io.check_writable_path(args.report, [*inputs, out_path], "--report", args.overwrite)
 
     image = image_io.read_image(image_path, max_pixels=settings.max_pixels)
     hole_file = image_io.read_hole(image, mask_path, settings.threshold, settings.max_pixels)
@@ -244,7 +252,10 @@ def main(argv=None) -> int:
     """Run the command line; returns the exit code (see the module docstring)."""
     progress = None
     try:
-        args = build_parser().parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as stop:  # --help (0) or a malformed command line (2, message printed)
+            return stop.code if isinstance(stop.code, int) else EXIT_USER_ERROR
         progress = None if getattr(args, "quiet", True) else TextProgress()
         if args.command == "inpaint":
             return run_inpaint(args, progress)

@@ -366,12 +366,13 @@ def _same_file(a: Path, b: Path) -> bool:
     return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
 
 
-def check_writable_path(path, inputs: Iterable = (), what: str = "OUT") -> Path:
+def check_writable_path(path, inputs: Iterable = (), what: str = "OUT", overwrite: bool = False) -> Path:
     """Checks shared by every output file (image, report); returns the path. Raises NPSPathError.
 
-    Refused: an empty path, a folder, a path ending in a separator, a non-regular file, a read-only
-    file, one of `inputs` (the same file, also through links), a folder part that is a file, a folder
-    that cannot be written. Missing folders are fine: they are created when the file is written.
+    Refused: an empty path, a folder, a path ending in a separator, one of `inputs` (the same file,
+    also through links or `..`), an existing file unless `overwrite` (then it must be a writable
+    regular file), a folder part that is a file, a folder that cannot be written. Missing folders
+    are fine: they are created when the file is written.
     """
     text = os.fspath(path) if not isinstance(path, str) else path
     if not text:
@@ -379,11 +380,6 @@ def check_writable_path(path, inputs: Iterable = (), what: str = "OUT") -> Path:
     p = Path(text)
     if text.endswith(("/", os.sep)) or p.is_dir():
         raise NPSPathError(f"{what} {text} is a folder; give a file name such as {p / 'result.png'}.")
-    if p.exists():
-        if not p.is_file():
-            raise NPSPathError(f"{what} {text} exists and is not a regular file; choose another name.")
-        if not os.access(p, os.W_OK):
-            raise NPSPathError(f"{what} {text} exists and is read-only; choose another name or make it writable.")
     for item in inputs:
         if item is None:
             continue
@@ -391,6 +387,16 @@ def check_writable_path(path, inputs: Iterable = (), what: str = "OUT") -> Path:
             raise NPSPathError(
                 f"{what} {text} is the same file as the input {item}; it would be overwritten. Choose another name."
             )
+    if p.exists() or p.is_symlink():
+        if not overwrite:
+            raise NPSPathError(
+                f"{what} {text} already exists; to replace it pass --overwrite (Python: overwrite=True), "
+                f"or choose another name."
+            )
+        if not p.is_file():
+            raise NPSPathError(f"{what} {text} exists and is not a regular file; choose another name.")
+        if not os.access(p, os.W_OK):
+            raise NPSPathError(f"{what} {text} exists and is read-only; choose another name or make it writable.")
     folder = p.parent if str(p.parent) else Path(".")
     ancestor = folder
     while not ancestor.exists():
@@ -404,13 +410,15 @@ def check_writable_path(path, inputs: Iterable = (), what: str = "OUT") -> Path:
     return p
 
 
-def plan_output(path, inputs: Iterable = (), jpeg_quality: int | None = None, what: str = "OUT") -> OutputPlan:
+def plan_output(path, inputs: Iterable = (), jpeg_quality: int | None = None, what: str = "OUT",
+                overwrite: bool = False) -> OutputPlan:
     """Check an output image path before any compute -> OutputPlan (format from the extension).
 
+    See check_writable_path for the path rules (an existing file needs `overwrite=True`).
     Lossless formats: .png, .tif/.tiff, .webp (lossless mode), .bmp. JPEG (.jpg/.jpeg) is lossy, so
     it is refused unless `jpeg_quality` (1..100) is given. Raises NPSPathError naming OUT and the fix.
     """
-    p = check_writable_path(path, inputs, what)
+    p = check_writable_path(path, inputs, what, overwrite)
     ext = p.suffix.lower()
     if not ext:
         raise NPSPathError(
