@@ -76,6 +76,9 @@ def add_fill_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layers", default="", help="comma-separated texture layers (default: the backbone's)")
     p.add_argument("--vgg-weights", default=None, help="path of vgg19-dcbb9e9d.pth or a slim safetensors")
     p.add_argument("--content-weights", default=None, help="content network safetensors (default: shipped)")
+    p.add_argument("--content-image", default=None, metavar="PATH",
+                   help="a rough fill of IMAGE from any inpainter (LaMa, MAT, diffusion, a painted guide), any "
+                   "resolution: used as the content instead of the content network; the texture levels refine it")
     p.add_argument("--iterations", type=int, default=defaults.ITERATIONS,
                    help=f"L-BFGS iterations per level, 0..{defaults.MAX_ITERATIONS} (default {defaults.ITERATIONS})")
     p.add_argument("--alpha", type=float, default=defaults.ALPHA,
@@ -197,7 +200,7 @@ def run_inpaint(args, progress: TextProgress | None = None) -> int:
 
     image_path, mask_path, out_path = split_paths(args)
     settings = check_fill_settings(args)
-    inputs = [image_path, mask_path, args.content_weights, args.vgg_weights]
+    inputs = [image_path, mask_path, args.content_weights, args.vgg_weights, args.content_image]
     try:
         plan = image_io.plan_output(out_path, inputs, jpeg_quality=args.jpeg_quality, overwrite=args.overwrite)
     except NPSPathError as exc:
@@ -217,12 +220,16 @@ def run_inpaint(args, progress: TextProgress | None = None) -> int:
     mask = prepare_mask(hole_file.tensor(), image.size_hw, 1, settings.threshold)
     hole = mask[0, 0].numpy() > 0.5
     image_io.check_output(plan, image, hole)  # a format that cannot hold the result fails before compute
+    content = None
+    if args.content_image:
+        content = image_io.read_image(args.content_image, settings.max_pixels, what="--content-image").image_tensor()
 
     texture = build_texture(args, settings)
     result = inpaint(
         image.image_tensor(), mask, content_net=args.content_weights, texture=texture, alpha=settings.alpha,
         beta=settings.beta, iterations=settings.iterations, threshold=settings.threshold,
         feather=settings.feather, device=settings.device, callback=progress, synthesis=settings.synthesis,
+        content=content,
     )
     image_io.save_image(plan, result.image, like=image, hole=hole)
     if not args.quiet:
