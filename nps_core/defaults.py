@@ -41,3 +41,7 @@ MIN_WINDOW = 128      # smallest context window side, pixels
 WINDOW_SCALE = 2.0    # window side = WINDOW_SCALE x the hole's longer bounding-box side
 COARSEST = 128        # coarsest pyramid level = content network resolution
 MULTIPLE = 8          # window and level sides are multiples of this (feature strides align)
+# Folder jobs (nps_core.batch): the JSON report's name under OUT, and each Ray CPU actor's share
+# (its torch threads): one per actor lets a machine's cores run that many files side by side.
+BATCH_REPORT_NAME = "nps_batch_report.json"
+BATCH_RAY_CPUS_PER_WORKER = 1.0
