@@ -13,7 +13,7 @@ from conftest import striped_image
 from nps_core.batch.plan import Job, glob_root, plan_batch
 from nps_core.batch.progress import BatchProgress
 from nps_core.batch.report import FileResult
-from nps_core.batch.worker import remove_partials, write_atomic
+from nps_core.batch.worker import remove_partials
 from nps_core.content_net import random_content_net, save_content_net
 from nps_core.errors import NPSInputError
 
@@ -161,7 +161,8 @@ def test_batch_runs_reports_copies_and_skips_bad_files(tmp_path, net, capsys):
         result = np.asarray(Image.open(out / rel))
         known = np.ones((64, 64), bool)
         known[HOLE] = False
-        assert result.shape == (64, 64, 3)
+        assert result.shape == (64, 64, 4) and (result[..., 3] == 255).all()  # the input's kind, hole opaque
+        result = result[..., :3]
         assert np.array_equal(result[known], rgb_array(seed)[known])       # known pixels bit-exact
         assert not np.array_equal(result[~known], rgb_array(seed)[~known])  # filled, not the hidden pixels
     assert (out / "c.png").read_bytes() == (src / "c.png").read_bytes()  # no hole: copied unchanged
@@ -169,7 +170,7 @@ def test_batch_runs_reports_copies_and_skips_bad_files(tmp_path, net, capsys):
     report = json.loads((out / "nps_batch_report.json").read_text())
     assert report["counts"] == {"done": 2, "copied": 1, "skipped": 0, "failed": 1, "interrupted": 0}
     files = {f["rel"]: f for f in report["files"]}
-    assert "cannot read image" in files["bad.png"]["error"] and files["c.png"]["status"] == "copied"
+    assert "cannot read IMAGE" in files["bad.png"]["error"] and files["c.png"]["status"] == "copied"
     assert report["options"]["iterations"] == 1 and report["engine"] == "local"
     assert report["ignored_non_images"] == [str(src / "notes.txt")]
     assert not [p for p in out.rglob(".*")]  # no temp files left
@@ -184,23 +185,29 @@ def test_batch_runs_reports_copies_and_skips_bad_files(tmp_path, net, capsys):
     assert report["counts"]["skipped"] == 3 and report["counts"]["failed"] == 1
 
 
-def test_batch_with_a_mask_folder_and_a_missing_mask(tmp_path, net, capsys):
+def test_batch_with_a_mask_folder_a_missing_mask_and_png_results(tmp_path, net, capsys):
     src = tmp_path / "in"
-    for name, seed in (("a.png", 0), ("b.jpg", 1)):
-        (src / name).parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(rgb_array(seed)).save(src / name, quality=95)
+    src.mkdir()
+    Image.fromarray(rgb_array(0)).save(src / "a.png")
+    Image.fromarray(rgb_array(1)).save(src / "b.jpg", quality=95)
+    Image.fromarray(rgb_array(2)).save(src / "c.jpg", quality=95)
     masks = tmp_path / "masks"
     save_mask(masks / "a.png")
+    save_mask(masks / "c.png", hole=False)  # an empty mask: nothing to fill
     out = tmp_path / "out"
-    assert run([src, out, "--masks", masks], net) == 1
+    assert run([src, out, "--masks", masks, "--as-png"], net) == 1
     report = json.loads((out / "nps_batch_report.json").read_text())
     files = {f["rel"]: f for f in report["files"]}
     assert files["a.png"]["status"] == "done" and files["a.png"]["mask"] == str(masks / "a.png")
     assert files["b.jpg"]["status"] == "failed" and "no mask for b.jpg" in files["b.jpg"]["error"]
+    assert files["c.jpg"]["status"] == "copied" and files["c.jpg"]["out"] == str(out / "c.png")
     result = np.asarray(Image.open(out / "a.png"))
     known = np.ones((64, 64), bool)
     known[HOLE] = False
     assert np.array_equal(result[known], rgb_array(0)[known])
+    # the no-hole JPEG is re-encoded losslessly: the same pixels as the decoded input
+    assert np.array_equal(np.asarray(Image.open(out / "c.png")), np.asarray(Image.open(src / "c.jpg")))
+    assert not (out / "b.png").exists()
 
 
 def test_batch_loads_the_models_once_per_process(tmp_path, net, monkeypatch):
@@ -240,12 +247,16 @@ def test_ctrl_c_leaves_no_half_file_and_a_rerun_finishes(tmp_path, net, monkeypa
     real_save = worker.save_result
     saves = []
 
-    def interrupt_second_save(image, path):
-        saves.append(path)
-        if len(saves) == 2:
-            Path(path).write_bytes(b"half a PNG")  # the writer has started when Ctrl-C comes
-            raise KeyboardInterrupt
-        real_save(image, path)
+    def interrupt_second_save(plan, image, loaded, hole):
+        saves.append(plan.path)
+        if len(saves) == 2:  # Ctrl-C while the file is being written
+
+            def half(fh):
+                fh.write(b"half a PNG")
+                raise KeyboardInterrupt
+
+            worker.image_io.write_file_atomic(plan.path, half)
+        real_save(plan, image, loaded, hole)
 
     monkeypatch.setattr(worker, "save_result", interrupt_second_save)
     assert run([src, out], net) == 130
@@ -261,27 +272,40 @@ def test_ctrl_c_leaves_no_half_file_and_a_rerun_finishes(tmp_path, net, monkeypa
     assert sorted(p.name for p in out.glob("*.png")) == ["0.png", "1.png", "2.png"]
 
 
-def test_write_atomic_keeps_the_old_file_when_the_writer_fails(tmp_path):
+def test_remove_partials_removes_what_a_killed_writer_left_and_nothing_else(tmp_path, monkeypatch):
+    import nps_core.image_io as image_io
+
     target = tmp_path / "x.png"
-    target.write_bytes(b"old")
+    # a process killed between writing and renaming: neither the rename nor the clean-up happens
+    monkeypatch.setattr(image_io.os, "replace", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr(image_io.os, "unlink", lambda *a: None)
+    with pytest.raises(KeyboardInterrupt):
+        image_io.write_file_atomic(target, lambda fh: fh.write(b"half"))
+    monkeypatch.undo()
+    (tmp_path / "y.png").write_bytes(b"a result")
+    (tmp_path / ".y.png.abc.part").write_bytes(b"another file's temp")
+    left = [p.name for p in tmp_path.iterdir() if p.name.startswith(".x.png")]
+    assert len(left) == 1 and not target.exists()
+    assert remove_partials(target) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".y.png.abc.part", "y.png"]
 
-    def broken(tmp):
-        Path(tmp).write_bytes(b"half")
-        raise OSError("disk full")
 
-    with pytest.raises(OSError):
-        write_atomic(target, broken)
-    assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["x.png"]
-    write_atomic(target, lambda tmp: Path(tmp).write_bytes(b"new"))
-    assert target.read_bytes() == b"new" and sorted(p.name for p in tmp_path.iterdir()) == ["x.png"]
-
-
-def test_remove_partials_only_touches_its_own_temp_files(tmp_path):
-    (tmp_path / ".x.abc123.partial.png").write_bytes(b"left by a killed worker")
-    (tmp_path / "x.png").write_bytes(b"a result")
-    (tmp_path / ".y.abc123.partial.png").write_bytes(b"another file's")
-    assert remove_partials(tmp_path / "x.png") == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".y.abc123.partial.png", "x.png"]
+def test_plan_result_formats(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(rgb_array(0)).save(src / "a.jpg", quality=95)
+    with pytest.raises(NPSInputError, match="--as-png"):      # JPEG results are lossy: only when asked
+        plan_batch(str(src), str(tmp_path / "out"))
+    assert plan_batch(str(src), str(tmp_path / "out"), jpeg_quality=95).todo[0].out.endswith("a.jpg")
+    png = plan_batch(str(src), str(tmp_path / "out"), as_png=True).todo[0]
+    assert png.out == str(tmp_path / "out" / "a.png") and png.rel == "a.jpg"
+    Image.fromarray(rgb_array(1)).save(src / "a.png")
+    with pytest.raises(NPSInputError, match="would both write"):
+        plan_batch(str(src), str(tmp_path / "out"), as_png=True)
+    (src / "a.png").unlink()
+    Image.fromarray(rgb_array(1)).save(src / "g.gif")
+    with pytest.raises(NPSInputError, match=r"\.gif files cannot be written"):
+        plan_batch(str(src), str(tmp_path / "out"), jpeg_quality=95)
 
 
 def test_ray_options_need_the_ray_engine(tmp_path, net, capsys):

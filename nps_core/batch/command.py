@@ -45,7 +45,14 @@ def add_batch_parser(sub, add_inpaint_options) -> argparse.ArgumentParser:
                    help="GPUs per Ray actor (default: 1 if the cluster has GPUs, else 0 = CPU actors)")
     b.add_argument("--ray-cpus-per-worker", type=float, default=defaults.BATCH_RAY_CPUS_PER_WORKER, metavar="C",
                    help=f"CPUs per Ray actor, also its torch threads on CPU (default {defaults.BATCH_RAY_CPUS_PER_WORKER:g})")
+    b.add_argument("--as-png", action="store_true",
+                   help="write every result as .png (lossless) instead of keeping each input's extension")
     add_inpaint_options(b)
+    try:
+        b.add_argument("--jpeg-quality", type=int, default=None, metavar="Q",
+                       help="JPEG results (inputs named .jpg) at this quality, 1..100: lossy, so only when asked")
+    except argparse.ArgumentError:
+        pass  # the inpaint options already define it
     return b
 
 
@@ -70,7 +77,8 @@ def run_batch(args, make_settings, stream=None) -> int:
     Exit code: 0 all fine, 1 some files failed, 130 Ctrl-C."""
     stream = sys.stderr if stream is None else stream
     check_engine_options(args)
-    plan = plan_batch(args.images, args.out, masks=args.masks, mask=args.mask)
+    plan = plan_batch(args.images, args.out, masks=args.masks, mask=args.mask, as_png=args.as_png,
+                      jpeg_quality=args.jpeg_quality)
     report_path = Path(args.report) if args.report else plan.out_root / defaults.BATCH_REPORT_NAME
     options = {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None)))}
     report = BatchReport(engine=args.engine, images=args.images, out=args.out, options=options, ignored=plan.ignored)

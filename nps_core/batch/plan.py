@@ -142,12 +142,33 @@ class MaskFolder:
         return None, f"several masks could belong to {rel.as_posix()} under --masks {self.root}: {names}; keep one"
 
 
-def plan_batch(images: str, out: str, masks: str | None = None, mask: str | None = None) -> BatchPlan:
+def check_output_formats(targets: list, jpeg_quality) -> None:
+    """Every result's extension must name a format image_io writes, JPEG only with a quality."""
+    from ..image_io import FORMATS, LOSSLESS_EXTENSIONS
+
+    unwritable = sorted({t.suffix.lower() or "(none)" for t in targets if t.suffix.lower() not in FORMATS})
+    jpegs = sum(FORMATS.get(t.suffix.lower()) == "JPEG" for t in targets)
+    if unwritable:
+        raise NPSInputError(
+            f"results keep their inputs' names, but {', '.join(unwritable)} files cannot be written "
+            f"({LOSSLESS_EXTENSIONS} and .jpg can); pass --as-png to write every result as .png."
+        )
+    if jpegs and jpeg_quality is None:
+        raise NPSInputError(
+            f"{jpegs} result(s) would be JPEGs, which are lossy (even the known pixels change); pass "
+            f"--as-png for lossless .png results, or --jpeg-quality 95 to accept the loss."
+        )
+
+
+def plan_batch(images: str, out: str, masks: str | None = None, mask: str | None = None,
+               as_png: bool = False, jpeg_quality: int | None = None) -> BatchPlan:
     """List IMAGES, pair masks, decide each output path (OUT / relative path) and what is finished.
 
     masks: a folder mirroring IMAGES; mask: one mask file for all; neither: each image's own
-    transparency is its hole. Raises NPSInputError (before any compute) when there is nothing to do
-    or OUT overlaps an input folder (results must never land on, or among, the inputs).
+    transparency is its hole. as_png: results get the extension .png (else they keep the input's,
+    and a JPEG result needs `jpeg_quality`). Raises NPSInputError (before any compute) when there is
+    nothing to do, OUT overlaps an input folder (results must never land on, or among, the inputs),
+    two inputs would share a result, or a result's format cannot be written.
     """
     if masks and mask:
         raise NPSInputError("give either --masks FOLDER (one mask per image) or --mask FILE (one for all), not both.")
@@ -172,12 +193,17 @@ def plan_batch(images: str, out: str, masks: str | None = None, mask: str | None
         raise NPSInputError(f"--mask {mask!r} is not a file; give one mask image (white = fill) for every image.")
     inputs = {p.resolve() for p in files}
     plan = BatchPlan(images_root=root.resolve(), out_root=out_root.resolve(), ignored=[str(p) for p in ignored])
+    targets = {}
     for path in files:
         rel = path.relative_to(root)
-        target = out_root / rel
+        target = out_root / (rel.with_suffix(".png") if as_png else rel)
+        if target in targets:
+            raise NPSInputError(f"{targets[target]} and {path} would both write {target}; rename one of them.")
+        targets[target] = path
         if target.resolve() in inputs:
             raise NPSInputError(f"the result for {path} would overwrite an input; give an output folder outside IMAGES.")
         mask_path, problem = (pairs.find(rel) if pairs is not None else (mask, None))
         job = Job(image=str(path), mask=mask_path, out=str(target), rel=rel.as_posix(), problem=problem)
         (plan.finished if os.path.exists(target) else plan.todo).append(job)
+    check_output_formats([Path(j.out) for j in plan.todo], jpeg_quality)
     return plan

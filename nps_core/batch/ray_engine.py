@@ -9,6 +9,7 @@ node (a shared filesystem) when the cluster has several machines. Ray is importe
 
 from __future__ import annotations
 
+import logging
 import os
 
 import numpy as np
@@ -79,8 +80,8 @@ def run_ray(plan, options, make_settings, report, progress, address=None, worker
     started_here = not ray.is_initialized()
     if started_here:
         path = os.pathsep.join(p for p in (str(PACK_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-        init = dict(address=address, include_dashboard=False, configure_logging=False, log_to_driver=False,
-                    runtime_env={"env_vars": {"PYTHONPATH": path}})
+        init = dict(address=address, include_dashboard=False, logging_level=logging.WARNING,
+                    log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": path}})
         if address is None and workers is not None:
             # a local cluster gets as many CPU slots as the workers asked for, even past the cores
             init["num_cpus"] = max(os.cpu_count() or 1, int(workers * cpus_per_worker + 0.999))
@@ -97,7 +98,9 @@ def run_ray(plan, options, make_settings, report, progress, address=None, worker
                               "cluster_resources": {k: v for k, v in ray.cluster_resources().items()
                                                     if k in ("CPU", "GPU", "memory")}}
         ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False
+        ctx.enable_progress_bars = False  # the batch's own bar counts the files
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # "progress bars disabled"
         ds = ray.data.from_items([job.to_row() for job in todo.values()], override_num_blocks=len(todo))
         ds = ds.map_batches(
             RayInpainter, batch_size=1, compute=ray.data.ActorPoolStrategy(size=n),

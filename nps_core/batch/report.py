@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -90,17 +88,6 @@ class BatchReport:
 
     def write(self, path) -> None:
         """The report as JSON at path, atomically (a temp file in the same folder, then renamed)."""
+        from ..image_io import write_text_atomic
+
         write_text_atomic(Path(path), json.dumps(self.to_dict(), indent=2))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write text to path via a temp file in its folder and a rename: path is old or new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

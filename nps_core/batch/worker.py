@@ -1,61 +1,78 @@
 """The per-file worker: models loaded once, then one image at a time, results written atomically.
 
 Both engines use it: the local engine keeps one FileWorker for the run, each Ray actor keeps its own.
+Files are read and written with nps_core.image_io, as the inpaint command does (orientation, bit
+depth, alpha and metadata kept; temp file + rename).
 """
 
 from __future__ import annotations
 
 import glob
-import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import torch
 
+from .. import image_io
+from ..errors import NPSFileError, NPSInputError, NPSWeightsError
+from ..inputs import prepare_mask
 from .plan import Job
 from .report import FileResult
 
 
 def error_text(exc: BaseException) -> str:
     """One line for the report: the pack's own errors by message, anything else with its type."""
-    from ..errors import NPSInputError, NPSWeightsError
-
     if isinstance(exc, (NPSInputError, NPSWeightsError)):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
 
-def partial_path(out: Path) -> Path:
-    """A hidden temp name next to out (same extension, so the writer picks the same format)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=f".partial{out.suffix}", dir=out.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
 def remove_partials(out) -> int:
-    """Delete temp files partial_path(out) made (left by a killed process); returns how many."""
+    """Delete the temp files image_io.write_file_atomic makes for `out` (`.NAME.*.part` next to it),
+    as left by a killed process; returns how many. Other files are never touched."""
     out = Path(out)
     if not out.parent.is_dir():
         return 0
-    found = list(out.parent.glob(f".{glob.escape(out.stem)}.*.partial{glob.escape(out.suffix)}"))
+    found = list(out.parent.glob(f".{glob.escape(out.name)}.*.part"))
     for p in found:
         p.unlink(missing_ok=True)
     return len(found)
 
 
-def write_atomic(out: Path, write) -> None:
-    """write(temp_path) then rename onto out: out is complete or absent, also on Ctrl-C or a crash
-    of the writer (the temp file is removed on any exception)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = partial_path(out)
-    try:
-        write(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+def max_pixels(options) -> int | None:
+    """The decoding budget from --max-megapixels when the options have it (None = image_io's default)."""
+    mp = getattr(options, "max_megapixels", None)
+    return None if mp is None else int(mp * 1e6)
+
+
+def read_job(job: Job, options):
+    """-> (LoadedImage, image [1,3,H,W] 0..1, mask [1,1,H,W] 0..1 with 1 = hole), CPU tensors.
+
+    The mask is the job's mask file, or the image's own transparency (transparent = hole)."""
+    loaded = image_io.read_image(job.image, max_pixels=max_pixels(options))
+    if job.mask:
+        mask = image_io.read_mask(job.mask, threshold=float(options.threshold), image_hw=loaded.size_hw,
+                                  max_pixels=max_pixels(options)).tensor()
+    else:
+        mask = loaded.transparency()
+        if mask is None:
+            raise NPSFileError(
+                f"IMAGE {job.image} has no transparency, so it cannot serve as its own mask; give "
+                f"--masks FOLDER (one mask per image) or --mask FILE (one for all)."
+            )
+    return loaded, loaded.image_tensor(), mask
+
+
+def copy_unchanged(job: Job, loaded, options) -> None:
+    """A file without a hole: its bytes when the result keeps its extension, else its pixels re-encoded
+    losslessly in the result's format (--as-png)."""
+    if Path(job.out).suffix.lower() == Path(job.image).suffix.lower():
+        with open(job.image, "rb") as src:
+            image_io.write_file_atomic(job.out, lambda fh: shutil.copyfileobj(src, fh))
+        return
+    plan = image_io.plan_output(job.out, inputs=(job.image, job.mask), jpeg_quality=getattr(options, "jpeg_quality", None))
+    image_io.save_image(plan, loaded.image_tensor(), like=loaded)
 
 
 class FileWorker:
@@ -74,9 +91,9 @@ class FileWorker:
     def process(self, job: Job, callback=None) -> FileResult:
         """Inpaint one file and write its result atomically; never raises for a bad file.
 
-        Returns a FileResult: done, copied (no hole: the file is copied unchanged) or failed (the
-        error). callback(ProgressEvent) sees the file's levels. KeyboardInterrupt propagates (no file
-        is left behind).
+        Returns a FileResult: done, copied (no hole: written unchanged) or failed (with the error).
+        callback(ProgressEvent) sees the file's levels. KeyboardInterrupt propagates and leaves no
+        file behind (image_io's writes are temp file + rename).
         """
         from ..pipeline import inpaint
 
@@ -84,15 +101,18 @@ class FileWorker:
         result = FileResult(rel=job.rel, image=job.image, out=job.out, status="failed", mask=job.mask)
         try:
             if job.problem:
-                raise_problem(job.problem)
-            image, mask = read_job(job)
-            out = Path(job.out)
-            if not bool((mask >= self.threshold).any()):
-                write_atomic(out, lambda tmp: shutil.copyfile(job.image, tmp))
+                raise NPSFileError(job.problem)
+            loaded, image, mask = read_job(job, self.options)
+            mask = prepare_mask(mask, loaded.size_hw, 1, self.threshold)  # binary, the image's size
+            hole = mask[0, 0] > 0.5
+            if not bool(hole.any()):
+                copy_unchanged(job, loaded, self.options)
                 result.status = "copied"
             else:
+                plan = image_io.plan_output(job.out, inputs=(job.image, job.mask),
+                                            jpeg_quality=getattr(self.options, "jpeg_quality", None))
                 filled = inpaint(image, mask, callback=callback, **self.settings)
-                write_atomic(out, lambda tmp: save_result(filled.image, tmp))
+                save_result(plan, filled.image, loaded, hole.numpy())
                 result.status = "done"
         except Exception as exc:  # a bad file is reported and the run goes on
             result.error = error_text(exc)
@@ -102,21 +122,6 @@ class FileWorker:
         return result
 
 
-def raise_problem(problem: str):
-    from ..errors import NPSInputError
-
-    raise NPSInputError(problem)
-
-
-def read_job(job: Job):
-    """(image [1,3,H,W] 0..1, mask [1,1,H,W] 0..1, 1 = hole) of a job, as the inpaint command reads them."""
-    from ..cli import load_image_and_mask
-
-    return load_image_and_mask(job.image, job.mask)
-
-
-def save_result(image: torch.Tensor, path: Path) -> None:
-    """[1,3,H,W] 0..1 -> an 8-bit file at path in the format its extension names."""
-    from ..cli import save_image
-
-    save_image(image, path)
+def save_result(plan, image: torch.Tensor, loaded, hole) -> None:
+    """The inpainted [1,3,H,W] 0..1 written like its input (image_io.save_image, atomic)."""
+    image_io.save_image(plan, image, like=loaded, hole=hole)
