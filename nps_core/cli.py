@@ -103,6 +103,9 @@ def add_inpaint_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layers", default="", help="comma-separated texture layers (default: the backbone's)")
     p.add_argument("--vgg-weights", default=None, help="path of vgg19-dcbb9e9d.pth or a slim safetensors")
     p.add_argument("--content-weights", default=None, help="content network safetensors (default: shipped)")
+    p.add_argument("--content-image", default=None, metavar="PATH",
+                   help="a rough fill of IMAGE from any inpainter (LaMa, MAT, diffusion, a painted guide), any "
+                   "resolution: used as the content instead of the content network; the texture levels refine it")
     p.add_argument("--iterations", type=int, default=defaults.ITERATIONS, help="L-BFGS iterations per level")
     p.add_argument("--alpha", type=float, default=defaults.ALPHA, help="texture weight")
     p.add_argument("--beta", type=float, default=defaults.BETA, help="total-variation weight")
@@ -124,8 +127,9 @@ def add_inpaint_options(p: argparse.ArgumentParser) -> None:
 def inpaint_settings(args, device=None) -> dict:
     """Inpaint options -> keyword arguments of `pipeline.inpaint` with the models loaded.
 
-    The content network and (when alpha > 0 or synthesis is on) the texture backbone are loaded
-    here, on `device` (default: args.device), so a caller that keeps the dict loads them once.
+    The content network (unless --content-image gives rough fills instead) and, when alpha > 0 or
+    synthesis is on, the texture backbone are loaded here, on `device` (default: args.device), so a
+    caller that keeps the dict loads them once.
     """
     from .pipeline import resolve_content_net, synthesis_for_steps
     from .texture import make_texture_settings
@@ -136,8 +140,10 @@ def inpaint_settings(args, device=None) -> dict:
         args.backbone, layers=args.layers or None, weights_path=args.vgg_weights,
         refresh_every=args.refresh_every, device=device,
     ) if args.alpha > 0 or synthesis.enabled else None
+    # with rough fills (--content-image) the content network is not needed, so not loaded
+    content_net = args.content_weights if args.content_image else resolve_content_net(args.content_weights, device)
     return dict(
-        content_net=resolve_content_net(args.content_weights, device), texture=texture,
+        content_net=content_net, texture=texture,
         alpha=args.alpha, beta=args.beta, iterations=args.iterations, threshold=args.threshold,
         feather=args.feather, device=device, synthesis=synthesis,
     )
@@ -158,8 +164,13 @@ def run_inpaint(args) -> int:
     else:
         raise NPSInputError("usage: python -m nps_core inpaint IMAGE [MASK] OUT  (or --demo OUT)")
     image, mask = load_image_and_mask(image_path, mask_path)
+    content = None
+    if args.content_image:
+        from .image_io import read_image
+
+        content = read_image(args.content_image, what="--content-image").image_tensor()
     settings = inpaint_settings(args)
-    result = inpaint(image, mask, callback=None if args.quiet else TextProgress(), **settings)
+    result = inpaint(image, mask, callback=None if args.quiet else TextProgress(), content=content, **settings)
     texture, synthesis = settings["texture"], settings["synthesis"]
     save_image(result.image, out_path)
     if not args.quiet:

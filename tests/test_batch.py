@@ -105,6 +105,18 @@ def test_plan_pairs_masks_by_relative_path_with_any_extension(tmp_path):
     assert "several masks" in jobs["c.png"].problem and "c.bmp" in jobs["c.png"].problem
 
 
+def test_plan_pairs_rough_fills_from_a_folder(tmp_path):
+    src = make_folder(tmp_path)
+    fills = tmp_path / "fills"
+    save_rgba(fills / "a.webp", 5, hole=False)
+    plan = plan_batch(str(src), str(tmp_path / "out"), contents=str(fills))
+    jobs = {j.rel: j for j in plan.todo}
+    assert jobs["a.png"].content == str(fills / "a.webp") and jobs["a.png"].problem is None
+    assert "no rough fill for c.png under --content-image" in jobs["c.png"].problem
+    with pytest.raises(NPSInputError, match="is a file; in a batch it is the folder"):
+        plan_batch(str(src), str(tmp_path / "out"), contents=str(fills / "a.webp"))
+
+
 def test_plan_one_mask_for_all(tmp_path):
     src = make_folder(tmp_path)
     save_mask(tmp_path / "m.png")
@@ -208,6 +220,17 @@ def test_batch_with_a_mask_folder_a_missing_mask_and_png_results(tmp_path, net, 
     # the no-hole JPEG is re-encoded losslessly: the same pixels as the decoded input
     assert np.array_equal(np.asarray(Image.open(out / "c.png")), np.asarray(Image.open(src / "c.jpg")))
     assert not (out / "b.png").exists()
+
+
+def test_batch_uses_each_files_rough_fill(tmp_path, net):
+    src = tmp_path / "in"
+    save_rgba(src / "a.png", 0)
+    fills = tmp_path / "fills"
+    fills.mkdir()
+    Image.fromarray(np.full((32, 32, 3), (250, 10, 10), np.uint8)).save(fills / "a.png")  # any resolution
+    assert run([src, tmp_path / "out", "--content-image", fills], net) == 0
+    hole = np.asarray(Image.open(tmp_path / "out" / "a.png"))[HOLE][..., :3].astype(float)
+    assert hole[..., 0].mean() > 200 and hole[..., 1].mean() < 60  # the red rough fill is the content
 
 
 def test_batch_loads_the_models_once_per_process(tmp_path, net, monkeypatch):

@@ -25,7 +25,9 @@ def add_batch_parser(sub, add_inpaint_options) -> argparse.ArgumentParser:
     b = sub.add_parser(
         "batch", help="inpaint every image of a folder (or glob); resumable, on this machine or a Ray cluster",
         description="Inpaint every image under IMAGES into OUT (same relative paths). A rerun skips the "
-        "results that exist; a bad file is reported and skipped; images without a hole are copied.",
+        "results that exist; a bad file is reported and skipped; images without a hole are copied. "
+        "The inpaint options apply to every file; --content-image is a folder of rough fills at the "
+        "images' relative paths.",
     )
     b.add_argument("images", metavar="IMAGES", help="a folder (searched recursively) or a quoted glob like 'shoot/**/*.jpg'")
     b.add_argument("out", metavar="OUT", help="output folder (results at the images' relative paths)")
@@ -78,7 +80,7 @@ def run_batch(args, make_settings, stream=None) -> int:
     stream = sys.stderr if stream is None else stream
     check_engine_options(args)
     plan = plan_batch(args.images, args.out, masks=args.masks, mask=args.mask, as_png=args.as_png,
-                      jpeg_quality=args.jpeg_quality)
+                      jpeg_quality=args.jpeg_quality, contents=getattr(args, "content_image", None))
     report_path = Path(args.report) if args.report else plan.out_root / defaults.BATCH_REPORT_NAME
     options = {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None)))}
     report = BatchReport(engine=args.engine, images=args.images, out=args.out, options=options, ignored=plan.ignored)

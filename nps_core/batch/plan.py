@@ -23,7 +23,8 @@ class Job:
 
     image: the input image path; mask: its mask file, or None = the image's own transparency;
     out: where the result goes; rel: the POSIX path relative to the input root (also under OUT);
-    problem: why it cannot run (e.g. no mask found), reported as a failure without reading it.
+    problem: why it cannot run (e.g. no mask found), reported as a failure without reading it;
+    content: its rough fill (`--content-image` folder) or None = the content network.
     """
 
     image: str
@@ -31,16 +32,17 @@ class Job:
     out: str
     rel: str
     problem: str | None = None
+    content: str | None = None
 
     def to_row(self) -> dict:
         """A flat dict of strings (the Ray dataset's row); '' stands for None."""
         return {"image": self.image, "mask": self.mask or "", "out": self.out, "rel": self.rel,
-                "problem": self.problem or ""}
+                "problem": self.problem or "", "content": self.content or ""}
 
     @classmethod
     def from_row(cls, row) -> "Job":
         return cls(image=str(row["image"]), mask=str(row["mask"]) or None, out=str(row["out"]),
-                   rel=str(row["rel"]), problem=str(row["problem"]) or None)
+                   rel=str(row["rel"]), problem=str(row["problem"]) or None, content=str(row["content"]) or None)
 
 
 @dataclass
@@ -113,13 +115,17 @@ def overlaps(a: Path, b: Path) -> bool:
     return a == b or a in b.parents or b in a.parents
 
 
-class MaskFolder:
-    """Masks at the same relative path under a folder, with any image extension."""
+class MirrorFolder:
+    """Files at the images' relative paths under a folder, with any image extension (masks, rough fills).
 
-    def __init__(self, root: str):
-        self.root = Path(root)
+    option / what: the option and the kind of file, for messages ("--masks", "mask").
+    """
+
+    def __init__(self, root: str, option: str = "--masks", what: str = "mask"):
+        self.root, self.option, self.what = Path(root), option, what
         if not self.root.is_dir():
-            raise NPSInputError(f"--masks {root!r} is not a folder; give the folder that mirrors IMAGES with one mask per image.")
+            raise NPSInputError(f"{option} {root!r} is not a folder; give the folder that mirrors IMAGES with "
+                                f"one {what} per image.")
         exts = image_extensions()
         self.by_stem = defaultdict(list)
         for p in self.root.rglob("*"):
@@ -128,7 +134,8 @@ class MaskFolder:
                 self.by_stem[(rel.parent.as_posix(), rel.stem)].append(p)
 
     def find(self, rel: Path) -> tuple[str | None, str | None]:
-        """Relative image path -> (mask path, None) or (None, why none could be chosen)."""
+        """Relative image path -> (its file, None), or (None, why none could be chosen). The same name
+        wins; otherwise exactly one file with the same stem and an image extension."""
         exact = self.root / rel
         if exact.is_file():
             return str(exact), None
@@ -136,10 +143,11 @@ class MaskFolder:
         if len(found) == 1:
             return str(found[0]), None
         if not found:
-            return None, (f"no mask for {rel.as_posix()} under --masks {self.root} (looked for "
+            return None, (f"no {self.what} for {rel.as_posix()} under {self.option} {self.root} (looked for "
                           f"{(rel.parent / rel.stem).as_posix()}.<any image extension>)")
         names = ", ".join(p.name for p in found)
-        return None, f"several masks could belong to {rel.as_posix()} under --masks {self.root}: {names}; keep one"
+        return None, (f"several {self.what}s could belong to {rel.as_posix()} under {self.option} {self.root}: "
+                      f"{names}; keep one")
 
 
 def check_output_formats(targets: list, jpeg_quality) -> None:
@@ -161,14 +169,15 @@ def check_output_formats(targets: list, jpeg_quality) -> None:
 
 
 def plan_batch(images: str, out: str, masks: str | None = None, mask: str | None = None,
-               as_png: bool = False, jpeg_quality: int | None = None) -> BatchPlan:
+               as_png: bool = False, jpeg_quality: int | None = None, contents: str | None = None) -> BatchPlan:
     """List IMAGES, pair masks, decide each output path (OUT / relative path) and what is finished.
 
     masks: a folder mirroring IMAGES; mask: one mask file for all; neither: each image's own
     transparency is its hole. as_png: results get the extension .png (else they keep the input's,
     and a JPEG result needs `jpeg_quality`). Raises NPSInputError (before any compute) when there is
     nothing to do, OUT overlaps an input folder (results must never land on, or among, the inputs),
-    two inputs would share a result, or a result's format cannot be written.
+    two inputs would share a result, or a result's format cannot be written. contents: a folder of
+    rough fills (`inpaint --content-image`) at the images' relative paths.
     """
     if masks and mask:
         raise NPSInputError("give either --masks FOLDER (one mask per image) or --mask FILE (one for all), not both.")
@@ -188,9 +197,15 @@ def plan_batch(images: str, out: str, masks: str | None = None, mask: str | None
     if masks:
         if overlaps(Path(masks), out_root):
             raise NPSInputError(f"OUT {out!r} overlaps --masks {masks!r}; give an output folder outside it.")
-        pairs = MaskFolder(masks)
+        pairs = MirrorFolder(masks)
     elif mask and not Path(mask).is_file():
         raise NPSInputError(f"--mask {mask!r} is not a file; give one mask image (white = fill) for every image.")
+    fills = None
+    if contents:
+        if Path(contents).is_file():
+            raise NPSInputError(f"--content-image {contents!r} is a file; in a batch it is the folder of rough "
+                                f"fills at the images' relative paths.")
+        fills = MirrorFolder(contents, "--content-image", "rough fill")
     inputs = {p.resolve() for p in files}
     plan = BatchPlan(images_root=root.resolve(), out_root=out_root.resolve(), ignored=[str(p) for p in ignored])
     targets = {}
@@ -203,7 +218,9 @@ def plan_batch(images: str, out: str, masks: str | None = None, mask: str | None
         if target.resolve() in inputs:
             raise NPSInputError(f"the result for {path} would overwrite an input; give an output folder outside IMAGES.")
         mask_path, problem = (pairs.find(rel) if pairs is not None else (mask, None))
-        job = Job(image=str(path), mask=mask_path, out=str(target), rel=rel.as_posix(), problem=problem)
+        content, missing = fills.find(rel) if fills is not None else (None, None)
+        job = Job(image=str(path), mask=mask_path, out=str(target), rel=rel.as_posix(),
+                  problem=problem or missing, content=content)
         (plan.finished if os.path.exists(target) else plan.todo).append(job)
     check_output_formats([Path(j.out) for j in plan.todo], jpeg_quality)
     return plan

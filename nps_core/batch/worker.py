@@ -111,7 +111,11 @@ class FileWorker:
             else:
                 plan = image_io.plan_output(job.out, inputs=(job.image, job.mask),
                                             jpeg_quality=getattr(self.options, "jpeg_quality", None))
-                filled = inpaint(image, mask, callback=callback, **self.settings)
+                content = None
+                if job.content:
+                    content = image_io.read_image(job.content, max_pixels=max_pixels(self.options),
+                                                  what="--content-image").image_tensor()
+                filled = inpaint(image, mask, callback=callback, content=content, **self.settings)
                 save_result(plan, filled.image, loaded, hole.numpy())
                 result.status = "done"
         except Exception as exc:  # a bad file is reported and the run goes on
