@@ -103,13 +103,18 @@ def add_fill_options(p: argparse.ArgumentParser) -> None:
                    help="cpu, cuda, cuda:N or mps (default: cuda when available)")
 
 
+def add_inpaint_options(p: argparse.ArgumentParser) -> None:
+    """The options of one inpainting run (shared by `inpaint` and `batch`): the fill, the files, --quiet."""
+    add_fill_options(p)
+    add_file_options(p)
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
 def add_file_options(p: argparse.ArgumentParser) -> None:
     """Options about reading and writing image files (shared by every subcommand that writes images)."""
     p.add_argument("--max-megapixels", type=float, default=defaults.MAX_IMAGE_PIXELS / 1e6, metavar="MP",
                    help="refuse to decode images larger than this (default %(default).0f megapixels; "
                    "a guard against decompression bombs and running out of memory)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace an existing OUT (and --report); without it an existing file is never touched")
     p.add_argument("--jpeg-quality", type=int, default=None, metavar="Q",
                    help="allow a lossy .jpg/.jpeg OUT, at this quality 1..100 (without it a JPEG OUT is refused)")
 
@@ -121,10 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Fill the hole of one image. " + " ".join(__doc__.split("\n\n")[1].split()))
     p.add_argument("paths", nargs="*", help="IMAGE [MASK] OUT, or just OUT with --demo")
     p.add_argument("--demo", action="store_true", help=f"use the bundled example ({DEMO_IMAGE.name})")
-    add_fill_options(p)
-    add_file_options(p)
+    add_inpaint_options(p)
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing OUT (and --report); without it an existing file is never touched")
     p.add_argument("--report", default=None, help="write per-level loss terms and timings as JSON here")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    from .batch.command import add_batch_parser
+
+    add_batch_parser(sub, add_inpaint_options)
     return parser
 
 
@@ -179,15 +187,32 @@ def split_paths(args):
     raise NPSInputError(f"usage: python -m nps_core inpaint IMAGE [MASK] OUT  (or --demo OUT){hint}")
 
 
-def build_texture(args, settings: FillSettings):
-    """TextureSettings for the texture term or the synthesis step; None when neither is used."""
+def inpaint_settings(args, device=None) -> dict:
+    """Inpaint options -> keyword arguments of `pipeline.inpaint` with the models loaded.
+
+    The options are validated first (check_fill_settings). The content network (unless
+    --content-image gives rough fills instead) and, when alpha > 0 or synthesis is on, the texture
+    backbone are loaded here, on `device` (default: --device), so a caller that keeps the dict
+    (the batch workers) loads them once.
+    """
+    from .options import check_device
+    from .pipeline import resolve_content_net
     from .texture import make_texture_settings
 
-    if settings.alpha <= 0 and not settings.synthesis.enabled:
-        return None
-    return make_texture_settings(
-        args.backbone, layers=args.layers or None, weights_path=args.vgg_weights,
-        refresh_every=settings.refresh_every, device=settings.device,
+    settings = check_fill_settings(args)
+    device = settings.device if device is None else check_device(device)
+    texture = None
+    if settings.alpha > 0 or settings.synthesis.enabled:
+        texture = make_texture_settings(
+            args.backbone, layers=args.layers or None, weights_path=args.vgg_weights,
+            refresh_every=settings.refresh_every, device=device,
+        )
+    # with rough fills (--content-image) the content network is not needed, so not loaded
+    content_net = args.content_weights if args.content_image else resolve_content_net(args.content_weights, device)
+    return dict(
+        content_net=content_net, texture=texture, alpha=settings.alpha, beta=settings.beta,
+        iterations=settings.iterations, threshold=settings.threshold, feather=settings.feather,
+        device=device, synthesis=settings.synthesis,
     )
 
 
@@ -224,13 +249,9 @@ def run_inpaint(args, progress: TextProgress | None = None) -> int:
     if args.content_image:
         content = image_io.read_image(args.content_image, settings.max_pixels, what="--content-image").image_tensor()
 
-    texture = build_texture(args, settings)
-    result = inpaint(
-        image.image_tensor(), mask, content_net=args.content_weights, texture=texture, alpha=settings.alpha,
-        beta=settings.beta, iterations=settings.iterations, threshold=settings.threshold,
-        feather=settings.feather, device=settings.device, callback=progress, synthesis=settings.synthesis,
-        content=content,
-    )
+    kwargs = inpaint_settings(args)
+    texture = kwargs["texture"]
+    result = inpaint(image.image_tensor(), mask, callback=progress, content=content, **kwargs)
     image_io.save_image(plan, result.image, like=image, hole=hole)
     if not args.quiet:
         print(image.describe(), file=sys.stderr)
@@ -266,6 +287,12 @@ def main(argv=None) -> int:
         progress = None if getattr(args, "quiet", True) else TextProgress()
         if args.command == "inpaint":
             return run_inpaint(args, progress)
+        if args.command == "batch":
+            from .batch.command import run_batch
+
+            check_fill_settings(args)  # bad options fail before the folder is even listed
+            progress = None
+            return run_batch(args, inpaint_settings)
     except (NPSInputError, NPSWeightsError) as exc:
         _report(progress, f"error: {exc}")
         return EXIT_USER_ERROR
