@@ -54,9 +54,9 @@ def main(argv=None) -> int:
 
     import torch
     import torch.nn.functional as F
-
     from eval_set import build_cases
     from metrics import psnr, sharpness_ratio
+
     from nps_core import defaults
     from nps_core.content_net import load_content_net, predict_content
     from nps_core.pipeline import inpaint

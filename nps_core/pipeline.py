@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 import torch
 
 from . import defaults
-from .errors import NPSInputError, NPSOutOfMemoryError
+from .errors import NPSInputError, NPSOptionError, NPSOutOfMemoryError
 from .holes import group_windows, hole_boxes
 from .inputs import hole_mask, image_source, unit_float
 from .optimize import optimize_scale
+from .options import check_inpaint_options
 from .pyramid import (
     downsample_image,
     downsample_mask,
@@ -72,8 +73,13 @@ def synthesis_for_steps(steps: int, seed: int = 0) -> SynthesisSettings:
 
     steps: EM synthesis steps per pyramid level after the coarsest, which runs
     defaults.SYNTHESIS_FIRST_STEPS (its matches start from scratch); 0 = off, the paper's plain
-    optimisation. seed: the synthesis's random search. Everything else is default.
+    optimisation (0..defaults.MAX_SYNTHESIS_STEPS). seed: the synthesis's random search
+    (0..2**63 - 1). Everything else is default. Bad values raise NPSOptionError.
     """
+    from .options import check_int
+
+    steps = check_int(steps, "synthesis_steps", 0, defaults.MAX_SYNTHESIS_STEPS)
+    seed = check_int(seed, "seed", 0, 2**63 - 1)
     if steps == 0:
         return SynthesisSettings(steps=0, first_steps=0, seed=seed)
     return SynthesisSettings(steps=steps, first_steps=defaults.SYNTHESIS_FIRST_STEPS, seed=seed)
@@ -116,7 +122,7 @@ def check_masks(mask: torch.Tensor) -> torch.Tensor:
     return torch.tensor([bool(hole[b].any()) for b in range(hole.shape[0])], dtype=torch.bool)
 
 
-MAX_WINDOW = 8192  # px; a larger window means a hole over ~4096 px: down-scale the image first
+MAX_WINDOW = defaults.MAX_WINDOW  # px; a larger window means a hole over ~4096 px: down-scale the image first
 
 
 def plan_runs(mask: torch.Tensor, batch: int, scale: float, min_size: int) -> list:
@@ -248,12 +254,15 @@ def inpaint(
 ) -> InpaintResult:
     """Inpaint the hole of each image with Multi-Scale Neural Patch Synthesis.
 
-    image: [B,3,H,W] or [3,H,W] float 0..1, or uint8 0..255 (kept as uint8: only each context window
-    is converted to float32, so a big photo costs its own bytes twice, input and output); mask:
-    [H,W], [B,H,W] or [B,1,H,W], 1 = fill (soft masks are thresholded at `threshold`; a batch of 1
-    on either side is broadcast). The mask is split into 8-connected holes; holes whose context
-    windows would overlap share one window, every other group (and every batch item whose holes lie
-    elsewhere) gets its own window, pyramid and optimisation (`plan_runs`). content_net: None
+    image: [B,3,H,W] or [3,H,W] float 0..1 (uint16 / numpy accepted, see nps_core.inputs), or uint8
+    0..255 (kept as uint8: only each context window is converted to float32, so a big photo costs
+    its own bytes twice, input and output); mask: [H,W], [B,H,W] or [B,1,H,W], 1 = fill (soft masks
+    are thresholded at `threshold`; a batch of 1 on either side is broadcast). The mask is split
+    into 8-connected holes; holes whose context windows would overlap share one window, every other
+    group (and every batch item whose holes lie elsewhere) gets its own window, pyramid and
+    optimisation (`plan_runs`). Every setting is validated before any work (nps_core.options:
+    finite, whole numbers where counts, in the ranges of defaults.MAX_*, a device that exists); a
+    bad one raises NPSOptionError naming it. content_net: None
     (shipped weights), a file path or a loaded ContentNet. texture: TextureSettings or None (then
     `backbone` with its default layers is loaded). device: where to compute (default: the texture
     extractor's device, else CPU). Images with an empty mask come back unchanged; a full mask is an
@@ -266,10 +275,15 @@ def inpaint(
     to its resolution (nps_core.rough_fill) and `content_net` is not loaded.
     """
     started = time.perf_counter()
-    if feather < 0:
-        raise NPSInputError(f"feather must be >= 0 pixels, got {feather}.")
+    opts = check_inpaint_options(alpha, beta, iterations, threshold, feather, window_scale, min_window,
+                                 content_sigma, device)
+    alpha, beta, iterations, threshold = opts["alpha"], opts["beta"], opts["iterations"], opts["threshold"]
+    feather, window_scale, min_window = opts["feather"], opts["window_scale"], opts["min_window"]
+    content_sigma, device = opts["content_sigma"], opts["device"]
+    if synthesis is not None and not isinstance(synthesis, SynthesisSettings):
+        raise NPSOptionError(f"synthesis must be a SynthesisSettings or None, got {type(synthesis).__name__}.")
     image = image_source(image)
-    m_batch = mask.shape[0] if isinstance(mask, torch.Tensor) and mask.dim() >= 3 else 1
+    m_batch = mask.shape[0] if len(getattr(mask, "shape", ())) >= 3 else 1
     batch = max(image.shape[0], m_batch)
     if image.shape[0] not in (1, batch):
         raise NPSInputError(
@@ -281,7 +295,7 @@ def inpaint(
     has_hole = check_masks(hole)
     # the output: one copy of the image (float32 0..1, or the input's uint8), filled window by window
     source = image.expand(batch, -1, -1, -1)
-    out = source.clone() if image.dtype == torch.uint8 else unit_float(source)
+    out = source.clone() if image.dtype == torch.uint8 else source.to(torch.float32, copy=True)
     if not bool(has_hole.any()):
         return InpaintResult(image=out, seconds=time.perf_counter() - started)
     if device is None:
