@@ -113,7 +113,8 @@ def run_child(name: str, iterations: int | None, threads: int) -> dict:
         "case": name, "image": f"{spec['width']}x{spec['height']}", "holes": len(result.windows),
         "windows": [f"{r.window.size}" for r in result.windows], "wall_s": wall, "cpu_s": cpu,
         "peak_rss_gib": peak / 2**30,
-        "rss_before_run_gib": rss_before / 2**30, "known_pixels_exact": exact,
+        "rss_before_run_gib": rss_before / 2**30, "in_windows_s": sum(r.seconds for r in result.windows),
+        "largest_window_s": max(r.seconds for r in result.windows), "known_pixels_exact": exact,
         "dtype": str(result.image.dtype), "iterations": defaults.ITERATIONS if iterations is None else iterations,
         "threads": threads,
     }
