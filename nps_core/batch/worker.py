@@ -97,7 +97,7 @@ class FileWorker:
         """
         from ..pipeline import inpaint
 
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = FileResult(rel=job.rel, image=job.image, out=job.out, status="failed", mask=job.mask)
         try:
             if job.problem:
@@ -123,6 +123,7 @@ class FileWorker:
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
         result.seconds = time.perf_counter() - started
+        result.cpu_seconds = time.process_time() - cpu_started
         return result
 
 
