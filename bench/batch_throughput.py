@@ -29,7 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nps_core.cli import DEMO_IMAGE, main as cli_main  # noqa: E402
+from nps_core.cli import DEMO_IMAGE
+from nps_core.cli import main as cli_main
 
 
 def run_engine(engine: str, src: Path, out: Path, args, extra: list) -> dict:

@@ -2,14 +2,13 @@
 report, atomic writes, Ctrl-C, and the Ray engine against the local one (skipped without Ray)."""
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import striped_image
 from PIL import Image
 
-from conftest import striped_image
 from nps_core.batch.plan import Job, glob_root, plan_batch
 from nps_core.batch.progress import BatchProgress
 from nps_core.batch.report import FileResult
@@ -234,8 +233,7 @@ def test_batch_uses_each_files_rough_fill(tmp_path, net):
 
 
 def test_batch_loads_the_models_once_per_process(tmp_path, net, monkeypatch):
-    import nps_core.backbones as backbones
-    import nps_core.content_net as content_net
+    from nps_core import backbones, content_net
     from nps_core.cli import main
 
     src = tmp_path / "in"
@@ -261,7 +259,7 @@ def test_batch_loads_the_models_once_per_process(tmp_path, net, monkeypatch):
 
 
 def test_ctrl_c_leaves_no_half_file_and_a_rerun_finishes(tmp_path, net, monkeypatch, capsys):
-    import nps_core.batch.worker as worker
+    from nps_core.batch import worker
 
     src = tmp_path / "in"
     for i in range(3):
@@ -296,7 +294,7 @@ def test_ctrl_c_leaves_no_half_file_and_a_rerun_finishes(tmp_path, net, monkeypa
 
 
 def test_remove_partials_removes_what_a_killed_writer_left_and_nothing_else(tmp_path, monkeypatch):
-    import nps_core.image_io as image_io
+    from nps_core import image_io
 
     target = tmp_path / "x.png"
     # a process killed between writing and renaming: neither the rename nor the clean-up happens

@@ -26,7 +26,7 @@ def import_ray():
     """The `ray` module with Ray Data, or an NPSInputError saying how to install it."""
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError:
         raise NPSInputError(
             "--engine ray needs Ray Data, which is not installed: pip install -e \".[ray]\" in the "

@@ -27,7 +27,7 @@ class FileResult:
     cpu_seconds: float = 0.0
 
     @classmethod
-    def from_row(cls, row) -> "FileResult":
+    def from_row(cls, row) -> FileResult:
         return cls(rel=str(row["rel"]), image=str(row["image"]), out=str(row["out"]), status=str(row["status"]),
                    seconds=float(row["seconds"]), error=str(row["error"]) or None, mask=str(row["mask"]) or None,
                    cpu_seconds=float(row["cpu_seconds"]))
