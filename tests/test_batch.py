@@ -414,3 +414,53 @@ def test_ray_engine_matches_the_local_engine_and_resumes(tmp_path, net, capsys):
     # resume works across engines: the local engine finds everything finished
     assert main(["batch", str(src), str(tmp_path / "ray"), *common]) == 0
     assert "skipping 3 finished earlier" in capsys.readouterr().err
+
+
+def test_ray_engine_reports_a_cluster_failure_and_cleans_partials(tmp_path, monkeypatch):
+    """Without a real cluster: a stand-in `ray` whose run fails the way an actor that cannot load the
+    models does; every file left is reported failed with the reason, partial files are removed and a
+    cluster started for the run is shut down."""
+    import sys
+    import types
+
+    from nps_core.batch.ray_engine import run_ray
+    from nps_core.batch.report import BatchReport
+
+    calls = {}
+
+    class Dataset:
+        def map_batches(self, fn, **kwargs):
+            calls["map_batches"] = kwargs
+            return self
+
+        def iter_rows(self):
+            raise RuntimeError("ray.exceptions.RayTaskError: Traceback ...\nNPSWeightsError: no weights on node 2")
+
+    fake = types.ModuleType("ray")
+    fake.__version__ = "0-test"
+    fake.is_initialized = lambda: False
+    fake.init = lambda **kwargs: calls.setdefault("init", kwargs)
+    fake.shutdown = lambda: calls.setdefault("shutdown", True)
+    fake.cluster_resources = lambda: {"CPU": 4.0}
+    fake.data = types.ModuleType("ray.data")
+    fake.data.DataContext = types.SimpleNamespace(get_current=lambda: types.SimpleNamespace())
+    fake.data.ActorPoolStrategy = lambda size: ("pool", size)
+    fake.data.from_items = lambda rows, override_num_blocks: Dataset()
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.setitem(sys.modules, "ray.data", fake.data)
+
+    src = tmp_path / "in"
+    save_rgba(src / "a.png", 0)
+    save_rgba(src / "b.png", 1)
+    plan = plan_batch(str(src), str(tmp_path / "out"))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / ".a.png.x1.part").write_bytes(b"left by a killed actor")
+    report = BatchReport(engine="ray", images=str(src), out=str(tmp_path / "out"))
+    progress = BatchProgress(2, enabled=False)
+    assert run_ray(plan, types.SimpleNamespace(), lambda o, d: {}, report, progress) is False
+    assert [r.status for r in report.results] == ["failed", "failed"]
+    assert all(r.error == "the Ray run stopped: NPSWeightsError: no weights on node 2" for r in report.results)
+    assert not list((tmp_path / "out").iterdir()) and calls["shutdown"]
+    kwargs = calls["map_batches"]
+    assert kwargs["compute"] == ("pool", 2) and kwargs["num_gpus"] == 0.0 and kwargs["batch_size"] == 1
+    assert kwargs["fn_constructor_kwargs"]["device"] == "cpu" and kwargs["fn_constructor_kwargs"]["threads"] == 1
