@@ -41,6 +41,7 @@ import torch
 
 from . import defaults
 from .errors import NPSFileError, NPSPathError
+from .options import check_int
 
 # Output formats by extension: (Pillow format, modes it stores, lossless).
 FORMATS = {
@@ -436,8 +437,6 @@ def plan_output(path, inputs: Iterable = (), jpeg_quality: int | None = None, wh
                 f"(lossless), or accept the loss with a JPEG quality (command line: --jpeg-quality 95; "
                 f"Python: jpeg_quality=95)."
             )
-        from .options import check_int
-
         quality = check_int(jpeg_quality, "jpeg_quality", 1, 100)
         return OutputPlan(path=p, format=fmt, save_options={"quality": quality}, lossy=True)
     options = {"WEBP": {"lossless": True, "quality": 100, "exact": True}}.get(fmt, {})

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from . import defaults
 from .errors import NPSInputError
+from .options import check_threshold
 
 CHANNELS = (1, 3, 4)
 MASK_ASPECT_TOLERANCE = 0.01  # a resized mask must have the image's aspect ratio within 1% (or be empty)
@@ -138,8 +139,6 @@ def prepare_mask(
     array read as [B,H,W]). Soft masks: values >= threshold become hole. A batch of 1 is broadcast to
     `batch`; any other mismatch is an error.
     """
-    from .options import check_threshold
-
     threshold = check_threshold(threshold)
     if not isinstance(mask, (torch.Tensor, np.ndarray)):
         raise NPSInputError(f"{name} must be a torch tensor [B,H,W], got {type(mask).__name__}.")
