@@ -8,7 +8,7 @@ from nps_core import defaults
 from nps_core.inputs import match_batch
 from nps_core.optimize import optimize_scale
 from nps_core.options import check_int
-from nps_core.synthesis import SynthesisSettings, Synthesiser
+from nps_core.synthesis import Synthesiser, SynthesisSettings
 
 from . import comfy_bridge
 from .loss_inputs import loss_weight_inputs
