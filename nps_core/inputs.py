@@ -191,8 +191,8 @@ def broadcast_pair(image: torch.Tensor, mask: torch.Tensor, threshold: float = 0
     m_batch = mask.shape[0] if len(getattr(mask, "shape", ())) >= 3 else 1
     if image.shape[0] != m_batch and 1 not in (image.shape[0], m_batch):
         raise NPSInputError(
-            f"image has batch size {image.shape[0]} but the mask has batch size {m_batch}; give one mask for all images, "
-            f"one image for all masks, or the same number of each."
+            f"image has batch size {image.shape[0]} but the mask has batch size {m_batch}; give one mask "
+            f"for all images, one image for all masks, or the same number of each."
         )
     batch = max(image.shape[0], m_batch)
     image = match_batch(image, batch)
