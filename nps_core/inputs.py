@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from . import defaults
 from .errors import NPSInputError
+from .options import check_threshold
 
 CHANNELS = (1, 3, 4)
 MASK_ASPECT_TOLERANCE = 0.01  # a resized mask must have the image's aspect ratio within 1% (or be empty)
@@ -182,8 +183,6 @@ def hole_mask(
     mask and without repeating a batch-1 mask (callers index item 0 for every image): a
     12000 x 12000 mask costs 144 MB here, not 576 MB.
     """
-    from .options import check_threshold
-
     threshold = check_threshold(threshold)
     if not isinstance(mask, (torch.Tensor, np.ndarray)):
         raise NPSInputError(f"{name} must be a torch tensor [B,H,W], got {type(mask).__name__}.")
@@ -253,13 +252,23 @@ def match_batch(image: torch.Tensor, batch: int, name: str = "image") -> torch.T
     )
 
 
+def pair_batch(image, mask) -> int:
+    """Batch size N of an image [B,...] and a mask ([H,W] counts as 1): equal, or one of them 1."""
+    m_batch = mask.shape[0] if len(getattr(mask, "shape", ())) >= 3 else 1
+    if image.shape[0] != m_batch and 1 not in (image.shape[0], m_batch):
+        raise NPSInputError(
+            f"image has batch size {image.shape[0]} but the mask has batch size {m_batch}; give one mask "
+            f"for all images, one image for all masks, or the same number of each."
+        )
+    return max(image.shape[0], m_batch)
+
+
 def broadcast_pair(image: torch.Tensor, mask: torch.Tensor, threshold: float = 0.5):
     """Library-layout image [B,3,H,W] and mask (any layout) -> (image [N,3,H,W], mask [N,1,H,W]).
 
     N is the larger batch; a batch of 1 on either side is broadcast (1-to-N).
     """
-    m_batch = mask.shape[0] if len(getattr(mask, "shape", ())) >= 3 else 1
-    batch = max(image.shape[0], m_batch)
+    batch = pair_batch(image, mask)
     image = match_batch(image, batch)
     mask = prepare_mask(mask, tuple(image.shape[-2:]), batch, threshold)
     return image, mask.to(image.device)

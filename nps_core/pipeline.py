@@ -13,7 +13,7 @@ import torch
 from . import defaults
 from .errors import NPSInputError, NPSOptionError, NPSOutOfMemoryError
 from .holes import group_windows, hole_boxes
-from .inputs import hole_mask, image_source, unit_float
+from .inputs import hole_mask, image_source, pair_batch, unit_float
 from .optimize import optimize_scale
 from .options import check_inpaint_options
 from .pyramid import (
@@ -283,12 +283,7 @@ def inpaint(
     if synthesis is not None and not isinstance(synthesis, SynthesisSettings):
         raise NPSOptionError(f"synthesis must be a SynthesisSettings or None, got {type(synthesis).__name__}.")
     image = image_source(image)
-    m_batch = mask.shape[0] if len(getattr(mask, "shape", ())) >= 3 else 1
-    batch = max(image.shape[0], m_batch)
-    if image.shape[0] not in (1, batch):
-        raise NPSInputError(
-            f"image has batch size {image.shape[0]} but {batch} is needed; use batch 1 or {batch}."
-        )
+    batch = pair_batch(image, mask)
     hole = hole_mask(mask, tuple(image.shape[-2:]), batch, threshold).to(image.device)
     if content is not None:
         content = prepare_rough_fill(content, batch)

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from . import defaults
 from .errors import NPSInputError
+from .options import check_feather, check_float, check_int
 
 
 @dataclass(frozen=True)
@@ -66,18 +67,19 @@ def window_corner(box, side):
     return np.round(cy - side / 2.0).astype(np.int64), np.round(cx - side / 2.0).astype(np.int64)
 
 
-def check_window_settings(scale: float, min_size: int) -> None:
-    if scale < 1.0:
-        raise NPSInputError(f"window_scale must be >= 1.0 (the window must contain the hole), got {scale}.")
-    if min_size < 8:
-        raise NPSInputError(f"min_size must be >= 8 pixels, got {min_size}.")
+def check_window_settings(scale, min_size, multiple) -> tuple:
+    """Checked (window_scale >= 1: the window holds the hole, min_size >= 8 px, multiple >= 1)."""
+    scale = check_float(scale, "window_scale", 1.0, defaults.MAX_WINDOW_SCALE)
+    min_size = check_int(min_size, "min_size", 8, defaults.MAX_WINDOW)
+    multiple = check_int(multiple, "multiple", 1, defaults.MAX_WINDOW)
+    return scale, min_size, multiple
 
 
 def plan_boxes(boxes, scale: float = defaults.WINDOW_SCALE, min_size: int = defaults.MIN_WINDOW,
                multiple: int = defaults.MULTIPLE):
     """Windows for hole groups: boxes int [G,4] of (top, left, bottom, right) -> int64 [G,4] of the
     windows' (top, left, bottom, right), each planned like `plan_window` for that group alone."""
-    check_window_settings(scale, min_size)
+    scale, min_size, multiple = check_window_settings(scale, min_size, multiple)
     boxes = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
     side = window_side(np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]), scale, min_size, multiple)
     top, left = window_corner(boxes, side)
@@ -97,7 +99,7 @@ def plan_window(
     """
     if mask.dim() != 4 or mask.shape[1] != 1:
         raise NPSInputError(f"mask must be [B,1,H,W], got {tuple(mask.shape)}.")
-    check_window_settings(scale, min_size)
+    scale, min_size, multiple = check_window_settings(scale, min_size, multiple)
     H, W = int(mask.shape[-2]), int(mask.shape[-1])
     boxes = [hole_bbox(mask[b, 0] > 0.5) for b in range(mask.shape[0])]
     longest = max([max(bt - t, br - l) for (t, l, bt, br) in [b for b in boxes if b]] or [0])
@@ -175,8 +177,7 @@ def paste_window(
     """
     from .inputs import like_source, unit_float
 
-    if feather < 0:
-        raise NPSInputError(f"feather must be >= 0 pixels, got {feather}.")
+    feather = check_feather(feather)
     H, W = int(out.shape[-2]), int(out.shape[-1])
     S = int(result.shape[-1])
     mask = mask.reshape(1, 1, H, W)
@@ -213,8 +214,7 @@ def stitch_window(
     bit-for-bit from `image`; feather > 0 also blends the result into a band of that many pixels
     around the hole. Returns a new tensor [B,3,H,W] on image's device.
     """
-    if feather < 0:
-        raise NPSInputError(f"feather must be >= 0 pixels, got {feather}.")
+    feather = check_feather(feather)
     S = window.size
     result = result.to(device=image.device, dtype=torch.float32)
     if result.shape[-1] != S or result.shape[-2] != S:
