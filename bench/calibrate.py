@@ -85,7 +85,7 @@ def main(argv=None):
 
     tex = make_texture_settings("efficientnet_lite0")
     cases = load_cases(args.data, args.limit, args.size)
-    from nps_core.content_net import load_content_net
+    from nps_core.content import load_content_net
 
     model = load_content_net(args.content_net)   # loaded once: the file may be replaced meanwhile
     if args.out is None:

@@ -84,7 +84,7 @@ def main(argv=None):
     paths = sorted(glob.glob(args.data)) if args.data else [p for p in HELD_OUT if Path(p).exists()]
     if not paths:
         raise SystemExit("no held-out photos: apt-get install lxqt-themes, or pass --data 'VAL_DIR/*'")
-    from nps_core.content_net import load_content_net
+    from nps_core.content import load_content_net
     from nps_core.texture import make_texture_settings
 
     model, texture = load_content_net(None), make_texture_settings("efficientnet_lite0")

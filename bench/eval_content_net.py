@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from nps_core.content_net import load_content_net, mean_fill, predict_content  # noqa: E402
+from nps_core.content import load_content_net, mean_fill, predict_content  # noqa: E402
 from nps_core.train.data import PhotoSet, fixed_eval_set, load_photo_set  # noqa: E402
 from nps_core.train.masks import MASK_KINDS  # noqa: E402
 from nps_core.train.metrics import hole_errors  # noqa: E402

@@ -197,7 +197,7 @@ class NPSRunner:
     """Holds the content network (loaded once from a fixed file) and texture settings per backbone."""
 
     def __init__(self, content_net_path=None):
-        from nps_core.content_net import load_content_net
+        from nps_core.content import load_content_net
         self.model = load_content_net(content_net_path)
         self.textures = {}
 

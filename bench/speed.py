@@ -98,7 +98,7 @@ class _Side:
         import torch
 
         from nps_core import defaults
-        from nps_core.content_net import load_content_net, random_content_net
+        from nps_core.content import load_content_net, random_content_net
         from nps_core.pipeline import content_fill
         from nps_core.pyramid import downsample_image, downsample_mask, level_sizes
         from nps_core.texture import make_texture_settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from nps_core import defaults
-from nps_core.content_net import load_content_net
+from nps_core.content import load_content_net
 from nps_core.pipeline import inpaint, synthesis_for_steps
 from nps_core.texture import make_texture_settings
 

@@ -41,3 +41,4 @@ MIN_WINDOW = 128      # smallest context window side, pixels
 WINDOW_SCALE = 2.0    # window side = WINDOW_SCALE x the hole's longer bounding-box side
 COARSEST = 128        # coarsest pyramid level = content network resolution
 MULTIPLE = 8          # window and level sides are multiples of this (feature strides align)
+CONTENT_NET_CACHE_SIZE = 4  # content networks kept loaded by nps_core.content.load_content_net (least recent dropped)

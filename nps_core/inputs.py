@@ -11,14 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import NPSInputError
-
-
-def _check_finite(x: torch.Tensor, name: str) -> None:
-    if not torch.isfinite(x).all():
-        raise NPSInputError(
-            f"{name} contains NaN or infinite values; fix the node that produced it "
-            f"(values must be finite, images in 0..1)."
-        )
+from .validation import check_finite
 
 
 def comfy_image_to_bchw(image: torch.Tensor, name: str = "image") -> torch.Tensor:
@@ -37,7 +30,7 @@ def comfy_image_to_bchw(image: torch.Tensor, name: str = "image") -> torch.Tenso
     if image.shape[1] < 1 or image.shape[2] < 1 or image.shape[0] < 1:
         raise NPSInputError(f"{name} is empty: shape {tuple(image.shape)}.")
     x = image.to(torch.float32)
-    _check_finite(x, name)
+    check_finite(x, name)
     x = x[..., :3] if x.shape[-1] >= 3 else x.expand(*x.shape[:-1], 3)
     return x.permute(0, 3, 1, 2).clamp(0.0, 1.0).contiguous()
 
@@ -54,7 +47,7 @@ def as_bchw_image(image: torch.Tensor, name: str = "image") -> torch.Tensor:
     if image.dim() != 4 or image.shape[1] not in (1, 3, 4):
         raise NPSInputError(f"{name} must have shape [B,3,H,W], got {tuple(image.shape)}.")
     x = image.to(torch.float32)
-    _check_finite(x, name)
+    check_finite(x, name)
     x = x[:, :3] if x.shape[1] >= 3 else x.expand(-1, 3, -1, -1)
     return x.clamp(0.0, 1.0).contiguous()
 
@@ -87,7 +80,7 @@ def prepare_mask(
             f"{name} must have shape [B,H,W] (ComfyUI MASK) or [B,1,H,W], got {tuple(mask.shape)}."
         )
     m = m.to(torch.float32)
-    _check_finite(m, name)
+    check_finite(m, name)
     if tuple(m.shape[-2:]) != tuple(size_hw):
         m = F.interpolate(m, size=tuple(size_hw), mode="bilinear", align_corners=False)
     m = (m >= threshold).to(torch.float32)

@@ -60,7 +60,7 @@ def content_fill(model, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor
     image [B,3,h,w] 0..1, mask [B,1,h,w] binary; model: a ContentNet (any device; inputs are moved
     to it). Returns [B,3,h,w] on image's device: known pixels exact, hole from the network.
     """
-    from .content_net import predict_content
+    from .content import predict_content
 
     device = next(model.parameters()).device
     pred = predict_content(model, image.to(device), mask.to(device)).to(image.device, image.dtype)
@@ -69,7 +69,7 @@ def content_fill(model, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor
 
 def resolve_content_net(content_net, device):
     """None -> shipped weights; str/path -> that file; a module -> itself. Loaded models are cached."""
-    from .content_net import load_content_net
+    from .content import load_content_net
 
     if content_net is None or isinstance(content_net, (str, bytes)) or hasattr(content_net, "__fspath__"):
         with torch.inference_mode(False):

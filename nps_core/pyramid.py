@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from . import defaults
 from .errors import NPSInputError
+from .validation import check_bchw, check_mask, check_same_size
 
 
 def _round_to(value: float, multiple: int) -> int:
@@ -43,11 +44,6 @@ def level_sizes(size: int, coarsest: int = defaults.COARSEST, multiple: int = de
     return sizes
 
 
-def _check(x: torch.Tensor, name: str) -> None:
-    if x.dim() != 4:
-        raise NPSInputError(f"{name} must be [B,C,H,W], got {tuple(x.shape)}.")
-
-
 def _hw(size) -> tuple:
     """int side or (height, width) -> (height, width)."""
     return (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
@@ -62,12 +58,8 @@ _MIN_SUPPORT = 1e-6  # known filter weight below which a resized pixel counts as
 
 def _known_weight(mask: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
     """Hole mask [B or 1,1,h,w] (1 = hole, > 0.5 counts) -> known weight [B,1,h,w] in {0,1}, image's dtype/device."""
-    if mask.dim() != 4 or mask.shape[1] != 1 or tuple(mask.shape[-2:]) != tuple(image.shape[-2:]):
-        raise NPSInputError(
-            f"mask must be [B,1,h,w] of the image's size {tuple(image.shape[-2:])}, got {tuple(mask.shape)}."
-        )
-    if mask.shape[0] not in (1, image.shape[0]):
-        raise NPSInputError(f"mask batch {mask.shape[0]} does not match image batch {image.shape[0]}.")
+    check_mask(mask)
+    check_same_size(mask, image, batch="same_or_one")
     known = (mask.to(image.device) <= 0.5).to(image.dtype)
     return known.expand(image.shape[0], -1, -1, -1)
 
@@ -84,7 +76,7 @@ def resize_image(image: torch.Tensor, size, mask: torch.Tensor | None = None) ->
     always hole in `downsample_mask(mask, size)`. At the same size, known pixels are copied and hole
     pixels become HOLE_FILL.
     """
-    _check(image, "image")
+    check_bchw(image, "image")
     hw = _hw(size)
     if mask is None:
         if tuple(image.shape[-2:]) == hw:
@@ -129,7 +121,7 @@ def downsample_mask(mask: torch.Tensor, size) -> torch.Tensor:
     Down-sampling uses adaptive max pooling (footprints cover every source pixel); up-sampling uses
     nearest neighbour, which keeps the same region.
     """
-    _check(mask, "mask")
+    check_bchw(mask, "mask")
     hw = _hw(size)
     m = (mask > 0.5).to(torch.float32)
     if tuple(m.shape[-2:]) == hw:

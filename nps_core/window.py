@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from . import defaults
 from .errors import NPSInputError
+from .validation import check_mask
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,7 @@ def plan_window(
     Side S = max over the batch of ceil(scale * longer bbox side), at least min_size, rounded up to a
     multiple of `multiple`. Items with an empty mask get a window centred on the image.
     """
-    if mask.dim() != 4 or mask.shape[1] != 1:
-        raise NPSInputError(f"mask must be [B,1,H,W], got {tuple(mask.shape)}.")
+    check_mask(mask)
     if scale < 1.0:
         raise NPSInputError(f"window_scale must be >= 1.0 (the window must contain the hole), got {scale}.")
     if min_size < 8:

@@ -1,4 +1,4 @@
-"""Behaviour of nps_core.content_net: shapes, ranges, file format, cache, errors, helpers."""
+"""Behaviour of nps_core.content: shapes, ranges, file format, cache, errors, helpers."""
 
 import os
 import time
@@ -6,7 +6,7 @@ import time
 import pytest
 import torch
 
-from nps_core.content_net import (
+from nps_core.content import (
     ContentNet,
     ContentNetConfig,
     clear_content_net_cache,
@@ -222,7 +222,7 @@ def test_skips_change_the_function():
 
 
 def test_smooth_fill_keeps_known_and_interpolates():
-    from nps_core.content_net import smooth_fill
+    from nps_core.content import smooth_fill
 
     image = torch.zeros(1, 3, 16, 16)
     image[..., :8] = 1.0  # left half white, right half black
@@ -237,7 +237,7 @@ def test_smooth_fill_keeps_known_and_interpolates():
 
 
 def test_smooth_residual_variant_starts_at_smooth_fill():
-    from nps_core.content_net import smooth_fill
+    from nps_core.content import smooth_fill
 
     cfg = ContentNetConfig(size=32, channels=(8, 16, 16), bottleneck=32, skips=True, residual=True,
                            residual_base="smooth")
@@ -252,7 +252,7 @@ def test_smooth_residual_variant_starts_at_smooth_fill():
 
 
 def test_harmonic_fill_is_linear_between_borders():
-    from nps_core.content_net import harmonic_fill
+    from nps_core.content import harmonic_fill
 
     ramp = torch.linspace(0, 1, 32).view(1, 1, 1, 32).expand(1, 3, 32, 32).contiguous()
     mask = torch.zeros(1, 1, 32, 32)

@@ -17,7 +17,7 @@ import torch
 
 import comfy_stubs
 from conftest import square_mask, striped_image
-from nps_core.content_net import predict_content, prepare_input
+from nps_core.content import predict_content, prepare_input
 from nps_core.pipeline import inpaint
 from nps_core.pyramid import downsample_image, downsample_mask, resize_image
 

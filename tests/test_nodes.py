@@ -23,7 +23,7 @@ import folder_paths  # noqa: E402
 
 import nodes  # noqa: E402
 from nodes import comfy_bridge  # noqa: E402
-from nps_core.content_net import random_content_net, save_content_net  # noqa: E402
+from nps_core.content import random_content_net, save_content_net  # noqa: E402
 from nps_core.errors import NPSInputError  # noqa: E402
 
 MAPPINGS = nodes.NODE_CLASS_MAPPINGS

@@ -17,7 +17,7 @@ import torch
 
 from conftest import square_mask, striped_image
 from nps_core import defaults
-from nps_core.content_net import ContentNetConfig, random_content_net, save_content_net
+from nps_core.content import ContentNetConfig, random_content_net, save_content_net
 from nps_core.errors import NPSInputError
 from nps_core.filters import gaussian_blur
 from nps_core.pipeline import content_fill, inpaint, synthesis_for_steps

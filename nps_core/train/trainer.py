@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..content_net import (
+from ..content import (
     ContentNetConfig,
     build_content_net,
     count_parameters,
@@ -110,7 +110,7 @@ class Trainer:
         random.seed(settings.seed)
         self.model = build_content_net(settings.content_config())
         if settings.encoder == "efficientnet_lite0":
-            from ..content_net_lite import load_imagenet_encoder
+            from ..content.lite_net import load_imagenet_encoder
 
             load_imagenet_encoder(self.model)  # a warm start or checkpoint later overwrites it
         self.model = self.model.to(self.device, memory_format=torch.channels_last)
