@@ -82,7 +82,8 @@ class NPSInpaint:
                 "content_net": ("NPS_CONTENT_NET", {"tooltip": "Content network; unconnected = the shipped one."}),
                 "texture": (
                     "NPS_TEXTURE",
-                    {"tooltip": f"Texture-loss settings from NPS Texture Loss; unconnected = {defaults.BACKBONE} with its default layers."},
+                    {"tooltip": "Texture-loss settings from NPS Texture Loss; unconnected = "
+                     f"{defaults.BACKBONE} with its default layers."},
                 ),
                 "synthesis_steps": (
                     "INT",

@@ -26,7 +26,9 @@ class NPSContentNetLoader:
     CATEGORY = CATEGORY
     RETURN_TYPES = ("NPS_CONTENT_NET",)
     RETURN_NAMES = ("content_net",)
-    OUTPUT_TOOLTIPS = ("The content network, on ComfyUI's compute device. Connect it to NPS Content Fill or NPS Inpaint.",)
+    OUTPUT_TOOLTIPS = (
+        "The content network, on ComfyUI's compute device. Connect it to NPS Content Fill or NPS Inpaint.",
+    )
     FUNCTION = "load"
 
     @classmethod
@@ -62,7 +64,9 @@ class NPSTextureLoss:
     CATEGORY = CATEGORY
     RETURN_TYPES = ("NPS_TEXTURE",)
     RETURN_NAMES = ("texture",)
-    OUTPUT_TOOLTIPS = ("Texture-loss settings (feature network, layers, weights). Connect to NPS Optimize Scale or NPS Inpaint.",)
+    OUTPUT_TOOLTIPS = (
+        "Texture-loss settings (feature network, layers, weights). Connect to NPS Optimize Scale or NPS Inpaint.",
+    )
     FUNCTION = "build"
 
     @classmethod

@@ -7,7 +7,7 @@ import time
 from nps_core import defaults
 from nps_core.inputs import match_batch
 from nps_core.optimize import optimize_scale
-from nps_core.synthesis import SynthesisSettings, Synthesiser
+from nps_core.synthesis import Synthesiser, SynthesisSettings
 
 from . import comfy_bridge
 from .loss_inputs import loss_weight_inputs
@@ -51,12 +51,13 @@ class NPSOptimizeScale:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "image": ("IMAGE", {"tooltip": "Image at this scale; its known pixels are kept and its patches are the texture source."}),
+                "image": ("IMAGE", {"tooltip": "Image at this scale; its known pixels are kept and its patches are "
+                                    "the texture source."}),
                 "mask": ("MASK", {"tooltip": "Hole at this scale (1 = fill). Resized to the image if needed."}),
                 "init": (
                     "IMAGE",
-                    {"tooltip": "Start and content target: NPS Content Fill at the coarsest scale, the up-sampled previous "
-                     "scale otherwise. Resized to the image if its size differs."},
+                    {"tooltip": "Start and content target: NPS Content Fill at the coarsest scale, the up-sampled "
+                     "previous scale otherwise. Resized to the image if its size differs."},
                 ),
                 "texture": ("NPS_TEXTURE", {"tooltip": "Texture-loss settings from NPS Texture Loss."}),
                 **loss_weight_inputs(

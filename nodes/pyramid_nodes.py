@@ -77,7 +77,8 @@ class NPSPyramidUp:
         return {
             "required": {
                 "image": ("IMAGE", {"tooltip": "The result of the coarser level."}),
-                "like": ("IMAGE", {"tooltip": "Any image of the target size (e.g. the next level's window); only its size is used."}),
+                "like": ("IMAGE", {"tooltip": "Any image of the target size (e.g. the next level's window); only its "
+                                   "size is used."}),
             }
         }
 

@@ -89,14 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="IMAGE [MASK] OUT, or just OUT with --demo")
     p.add_argument("--demo", action="store_true", help=f"use the bundled example ({DEMO_IMAGE.name})")
     p.add_argument("--backbone", default=defaults.BACKBONE,
-                   help="texture network: efficientnet_lite0 (default), vgg19 (paper; needs its weights file), vgg19_random (testing)")
+                   help="texture network: efficientnet_lite0 (default), vgg19 (paper; needs its weights file), "
+                   "vgg19_random (testing)")
     p.add_argument("--layers", default="", help="comma-separated texture layers (default: the backbone's)")
     p.add_argument("--vgg-weights", default=None, help="path of vgg19-dcbb9e9d.pth or a slim safetensors")
     p.add_argument("--content-weights", default=None, help="content network safetensors (default: shipped)")
     p.add_argument("--iterations", type=int, default=defaults.ITERATIONS, help="L-BFGS iterations per level")
     p.add_argument("--alpha", type=float, default=defaults.ALPHA, help="texture weight")
     p.add_argument("--beta", type=float, default=defaults.BETA, help="total-variation weight")
-    p.add_argument("--refresh-every", type=int, default=defaults.REFRESH_EVERY, help="re-match patches every N iterations")
+    p.add_argument("--refresh-every", type=int, default=defaults.REFRESH_EVERY,
+                   help="re-match patches every N iterations")
     p.add_argument("--synthesis-steps", type=int, default=defaults.SYNTHESIS_STEPS, metavar="N",
                    help=f"synthesis steps per pyramid level before its optimisation: coherent texture-feature "
                    f"patch matches copied and blended into the hole (the coarsest level runs "

@@ -23,10 +23,10 @@ import torch
 
 from . import defaults
 from .errors import NPSInputError
-from .validation import check_image, check_mask, check_same_size
 from .losses import content_loss, tv_loss
 from .progress import ProgressEvent
 from .texture import LevelTexture, TextureSettings
+from .validation import check_image, check_mask, check_same_size
 
 _MIN_EVALUATIONS = 20
 

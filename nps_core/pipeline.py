@@ -15,7 +15,7 @@ from .errors import NPSInputError, NPSOutOfMemoryError
 from .inputs import as_bchw_image, broadcast_pair
 from .optimize import optimize_scale
 from .pyramid import downsample_image, downsample_mask, level_sizes, upsample_image
-from .synthesis import SynthesisSettings, Synthesiser
+from .synthesis import Synthesiser, SynthesisSettings
 from .window import ContextWindow, crop_window, plan_window, stitch_window
 
 

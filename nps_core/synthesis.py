@@ -309,7 +309,8 @@ class SynthesisSettings:
         if not self.enabled:
             return "synthesis off (plain optimisation)"
         return (f"synthesis: {self.first_steps}/{self.steps} EM steps (coarsest/others), {self.rounds} coherence "
-                f"rounds, bonus {self.bonus:g}, colour {self.colour_weight:g}, low band sigma {self.low_band_sigma:g} px")
+                f"rounds, bonus {self.bonus:g}, colour {self.colour_weight:g}, "
+                f"low band sigma {self.low_band_sigma:g} px")
 
 
 class Synthesiser:
@@ -379,7 +380,10 @@ class Synthesiser:
                 previous = self.fields[b] if self.fields is not None else None
                 field = self._field(feat[b], x[b], hole_px[b], previous)
                 fields.append(field)
-                out.append(x[b] if field is None else vote_pixels(x[b], hole_px[b], field, t.patch_size, cfg.vote_falloff))
+                if field is None:
+                    out.append(x[b])
+                else:
+                    out.append(vote_pixels(x[b], hole_px[b], field, t.patch_size, cfg.vote_falloff))
             self.fields = fields
             x = torch.stack(out)
         if steps > 0 and cfg.low_band_sigma > 0:

@@ -22,7 +22,6 @@ from .errors import NPSInputError
 from .patches import feature_mask, gather_patches, nearest_sources, normalise_rows, patch_centres, subsample
 from .window import hole_bbox
 
-
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 _FAST_BF16 = None
 
@@ -134,7 +133,7 @@ class TextureSettings:
         return [m.float() for m in maps]
 
     def describe(self) -> str:
-        weights = ", ".join(f"{n}x{w:g}" for n, w in zip(self.layers, self.layer_weights))
+        weights = ", ".join(f"{n}x{w:g}" for n, w in zip(self.layers, self.layer_weights, strict=True))
         label = getattr(self.extractor, "label", getattr(self.extractor, "name", "backbone"))
         return (f"{label}: layers {weights}; patch {self.patch_size}x{self.patch_size}; "
                 f"matches refreshed every {self.refresh_every} evaluations; precision {self.precision}")
@@ -257,7 +256,7 @@ class LevelTexture:
         states, notes = [], []
         for b in range(image.shape[0]):
             per_layer = []
-            for li, (name, stride, feat) in enumerate(zip(ext.layers, ext.strides, feats)):
+            for li, (name, stride, feat) in enumerate(zip(ext.layers, ext.strides, feats, strict=True)):
                 hole = feature_mask(mask[b : b + 1], feat.shape[-2:])[0]
                 query, source = patch_centres(hole, k)
                 source = subsample(source, settings.max_sources)

@@ -38,7 +38,7 @@ class ContextWindow:
         return len(self.tops)
 
     def describe(self) -> str:
-        boxes = ", ".join(f"({t},{l})" for t, l in zip(self.tops, self.lefts))
+        boxes = ", ".join(f"({t},{left})" for t, left in zip(self.tops, self.lefts, strict=True))
         return f"window {self.size}x{self.size} at top-left {boxes} in {self.image_hw[0]}x{self.image_hw[1]}"
 
 
@@ -69,7 +69,7 @@ def plan_window(
         raise NPSInputError(f"min_size must be >= 8 pixels, got {min_size}.")
     H, W = int(mask.shape[-2]), int(mask.shape[-1])
     boxes = [hole_bbox(mask[b, 0] > 0.5) for b in range(mask.shape[0])]
-    longest = max([max(bt - t, br - l) for (t, l, bt, br) in [b for b in boxes if b]] or [0])
+    longest = max([max(bt - t, br - left) for (t, left, bt, br) in [b for b in boxes if b]] or [0])
     side = max(int(math.ceil(scale * longest)), int(min_size), longest + 2 * multiple)
     side = int(math.ceil(side / multiple) * multiple)
     tops, lefts = [], []
@@ -92,7 +92,7 @@ def _reflect_pad(x: torch.Tensor, pad_lrtb: tuple) -> torch.Tensor:
             return F.pad(x, (left, right, top, bottom), mode="replicate")
         step = (min(left, w - 1), min(right, w - 1), min(top, h - 1), min(bottom, h - 1))
         x = F.pad(x, step, mode="reflect")
-        left, right, top, bottom = (a - s for a, s in zip((left, right, top, bottom), step))
+        left, right, top, bottom = (a - s for a, s in zip((left, right, top, bottom), step, strict=True))
     return x
 
 
@@ -106,12 +106,12 @@ def crop_window(x: torch.Tensor, window: ContextWindow) -> torch.Tensor:
     H, W = window.image_hw
     S = window.size
     crops = []
-    for b, (t, l) in enumerate(zip(window.tops, window.lefts)):
-        pad = (max(0, -l), max(0, l + S - W), max(0, -t), max(0, t + S - H))
+    for b, (t, left) in enumerate(zip(window.tops, window.lefts, strict=True)):
+        pad = (max(0, -left), max(0, left + S - W), max(0, -t), max(0, t + S - H))
         item = x[b : b + 1]
         if any(pad):
             item = _reflect_pad(item, pad)
-        y0, x0 = t + pad[2], l + pad[0]
+        y0, x0 = t + pad[2], left + pad[0]
         crops.append(item[:, :, y0 : y0 + S, x0 : x0 + S])
     return torch.cat(crops, dim=0).contiguous()
 
@@ -152,9 +152,9 @@ def stitch_window(
         )
     H, W = window.image_hw
     pasted = image.clone()
-    for b, (t, l) in enumerate(zip(window.tops, window.lefts)):
-        y0, x0, y1, x1 = max(t, 0), max(l, 0), min(t + S, H), min(l + S, W)
-        pasted[b, :, y0:y1, x0:x1] = result[b, :, y0 - t : y1 - t, x0 - l : x1 - l]
+    for b, (t, left) in enumerate(zip(window.tops, window.lefts, strict=True)):
+        y0, x0, y1, x1 = max(t, 0), max(left, 0), min(t + S, H), min(left + S, W)
+        pasted[b, :, y0:y1, x0:x1] = result[b, :, y0 - t : y1 - t, x0 - left : x1 - left]
     alpha = feather_alpha(mask.to(image.dtype), feather)
     if feather <= 0:
         return torch.where(alpha > 0.5, pasted, image)

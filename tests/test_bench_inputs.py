@@ -153,6 +153,7 @@ def test_eval_content_net_hides_windows():
 
 def test_calibrate_gives_the_pipeline_the_hidden_input(monkeypatch):
     import calibrate
+
     import nps_core.pipeline as pipeline
 
     case = _case()

@@ -58,7 +58,7 @@ def test_random_net_is_deterministic_under_seed():
     a = random_content_net(3, TINY)
     b = random_content_net(3, TINY)
     c = random_content_net(4, TINY)
-    for (ka, va), (_, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+    for (ka, va), (_, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert torch.equal(va, vb), ka
     assert not torch.equal(a.encoder[0].weight, c.encoder[0].weight)
 

@@ -2,14 +2,15 @@
 
 import pytest
 import torch
+from test_train import _settings, data_dirs  # noqa: F401 - fixture reused
 
-from nps_core.content import lite_net
 from nps_core.backbones import efficientnet_lite0 as effnet
 from nps_core.content import (
     ContentNetConfig,
     build_content_net,
     clear_content_net_cache,
     harmonic_fill,
+    lite_net,
     load_content_net,
     predict_content,
     save_content_net,
@@ -17,8 +18,6 @@ from nps_core.content import (
 from nps_core.content.lite_net import LiteEncoderContentNet
 from nps_core.errors import NPSInputError
 from nps_core.train.trainer import Trainer
-
-from test_train import _settings, data_dirs  # noqa: F401 - fixture reused
 
 LITE = ContentNetConfig(size=64, channels=(8, 8, 16, 16, 16), bottleneck=16, skips=True, residual=True,
                         residual_base="harmonic", encoder="efficientnet_lite0")
@@ -149,8 +148,8 @@ def test_predict_content_accepts_any_size_and_keeps_the_input():
 
 
 def test_directional_base_starts_as_a_fixed_mix_of_harmonic_and_line_fills():
-    from nps_core.content.lite_net import HARMONIC_START_LOGIT
     from nps_core.content.directional_fill import DIRECTIONS, directional_fills
+    from nps_core.content.lite_net import HARMONIC_START_LOGIT
 
     config = ContentNetConfig(**{**LITE_TRAIN, "residual_base": "directional"})
     model = build_content_net(config).eval()

@@ -10,10 +10,9 @@ from __future__ import annotations
 import os
 import tempfile
 
+import comfy_stubs
 import pytest
 import torch
-
-import comfy_stubs
 
 comfy_stubs.install(tempfile.mkdtemp(prefix="nps_models_"))
 
@@ -291,7 +290,7 @@ def test_optimize_scale_output_progress_and_no_mutation(content_net, texture):
     copies = [t.clone() for t in (image, mask, small_init)]
     out, report = MAPPINGS["NPSOptimizeScale"]().optimize(image, mask, small_init, texture, 0.02, 0.02, 3)
     assert out.shape == image.shape and out.dtype == torch.float32 and out.device.type == "cpu"
-    assert all(torch.equal(a, b) for a, b in zip((image, mask, small_init), copies))
+    assert all(torch.equal(a, b) for a, b in zip((image, mask, small_init), copies, strict=True))
     assert outside_equal(out, image, mask)
     assert not torch.equal(out[0, 40:72, 48:88], image[0, 40:72, 48:88])
     assert isinstance(report, str) and report
@@ -347,10 +346,9 @@ def test_optimize_scale_synthesis_option(content_net, texture):
 
 
 def test_inpaint_passes_the_synthesis_option(content_net, texture, monkeypatch):
+    import nodes.inpaint_node as inpaint_node
     from nps_core import defaults
     from nps_core.pipeline import inpaint, synthesis_for_steps
-
-    import nodes.inpaint_node as inpaint_node
 
     seen = []
 

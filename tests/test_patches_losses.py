@@ -31,7 +31,8 @@ def test_patch_centres_split_hole_and_sources():
 
 
 def matching_case(seed, channels, size, rows, cols):
-    """Random feature map [channels,size,size] with a rectangular hole -> (feat, query/source centres, queries, unit bank)."""
+    """Random feature map [channels,size,size] with a rectangular hole
+    -> (feat, query/source centres, queries, unit bank)."""
     torch.manual_seed(seed)
     feat = torch.randn(channels, size, size)
     hole = torch.zeros(size, size, dtype=torch.bool)

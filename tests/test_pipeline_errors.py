@@ -1,11 +1,10 @@
 """Resource errors of the pipeline become actionable messages."""
 
 import pytest
+from conftest import square_mask, striped_image
 
 import nps_core.pipeline as pipeline
 from nps_core.errors import NPSInputError, NPSOutOfMemoryError
-
-from conftest import square_mask, striped_image
 
 
 def test_out_of_memory_names_the_level_and_the_fix(monkeypatch, random_texture, content_net):

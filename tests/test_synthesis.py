@@ -14,8 +14,8 @@ import math
 
 import pytest
 import torch
-
 from conftest import square_mask, striped_image
+
 from nps_core import defaults
 from nps_core.content import ContentNetConfig, random_content_net, save_content_net
 from nps_core.errors import NPSInputError
@@ -185,7 +185,7 @@ def periodic_descriptors(h, w, period, dim=16, seed=0):
 def neighbour_agreement(queries, sources, shape):
     """Fraction of 4-neighbour query pairs with the same offset."""
     h, w = shape
-    offset = {(int(y), int(x)): (int(sy - y), int(sx - x)) for (y, x), (sy, sx) in zip(queries, sources)}
+    offset = {(int(y), int(x)): (int(sy - y), int(sx - x)) for (y, x), (sy, sx) in zip(queries, sources, strict=True)}
     pairs = same = 0
     for (y, x), off in offset.items():
         for dy, dx in ((0, 1), (1, 0)):
@@ -386,8 +386,8 @@ def test_plain_pipeline_never_synthesises_and_default_pipeline_does(random_textu
 
 @pytest.fixture(scope="module")
 def cli_files(tmp_path_factory):
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     folder = tmp_path_factory.mktemp("cli")
     rgba = np.concatenate([(striped_image(64)[0].permute(1, 2, 0).numpy() * 255).round(),

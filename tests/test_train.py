@@ -5,8 +5,13 @@ import pytest
 import torch
 from PIL import Image
 
-from nps_core.content import ContentNetConfig, load_content_net, read_content_net_metadata, save_content_net
-from nps_core.content import random_content_net
+from nps_core.content import (
+    ContentNetConfig,
+    load_content_net,
+    random_content_net,
+    read_content_net_metadata,
+    save_content_net,
+)
 from nps_core.train.cli import main as train_main
 from nps_core.train.data import batch_for_step, fixed_eval_set, load_photo_set
 from nps_core.train.masks import AREA_RANGE, MASK_KINDS, centre_square_mask, make_mask, sample_mask
@@ -163,7 +168,8 @@ def test_validation_and_export_loads(data_dirs, tmp_path):
 
 def test_warm_start_skips_placeholder_and_uses_trained(data_dirs, tmp_path):
     cfg = ContentNetConfig(size=32, channels=(8, 16), bottleneck=16)
-    placeholder = save_content_net(random_content_net(1, cfg), tmp_path / "p.safetensors", metadata={"random_init": "true"})
+    placeholder = save_content_net(random_content_net(1, cfg), tmp_path / "p.safetensors",
+                                   metadata={"random_init": "true"})
     trained = save_content_net(random_content_net(2, cfg), tmp_path / "t.safetensors", metadata={"trained": "true"})
     t = Trainer(_settings(data_dirs, tmp_path / "w"))
     assert not t.warm_start(placeholder)

@@ -123,7 +123,7 @@ class FeatureExtractor(nn.Module):
                 if child_name in wanted:
                     found[child_name] = x
         outputs = []
-        for layer, stride in zip(self.layers, self.strides):
+        for layer, stride in zip(self.layers, self.strides, strict=True):
             feature = found[layer]
             outputs.append(feature[:, :, : height // stride, : width // stride])
         return outputs

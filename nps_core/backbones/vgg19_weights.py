@@ -150,7 +150,7 @@ def load_vgg19_conv_weights(path: str | os.PathLike, needed_convs: Sequence[str]
     weights = {}
     for conv in needed_convs:
         pair = []
-        for key, expected in zip(torchvision_keys(conv), shapes[conv]):
+        for key, expected in zip(torchvision_keys(conv), shapes[conv], strict=True):
             tensor = tensors[key]
             if tuple(tensor.shape) != expected:
                 raise NPSWeightsError(

@@ -97,7 +97,8 @@ class LiteEncoderContentNet(nn.Module):
             self.skip.append(nn.Conv2d(LITE_ENCODER_TAPS[k][1] + 1, cfg.channels[k], 1))
             self.mix.append(conv_block(cfg.channels[k], cfg.channels[k]))
         self.directional = cfg.residual_base == "directional"
-        self.output_layer = nn.Conv2d(cfg.channels[0], 3 + (1 + len(DIRECTIONS) if self.directional else 0), 3, padding=1)
+        outputs = 3 + (1 + len(DIRECTIONS) if self.directional else 0)  # correction (+ mixture logits)
+        self.output_layer = nn.Conv2d(cfg.channels[0], outputs, 3, padding=1)
         self.reset_output()
 
     def reset_output(self) -> None:

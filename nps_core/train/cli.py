@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="conv: the paper's encoder, trained from scratch; efficientnet_lite0: frozen ImageNet "
                         "encoder (needs --skips --residual and 5 --channels; see ContentNetConfig.encoder)")
     p.add_argument("--init-zero-output", action="store_true",
-                   help="after warm-starting, zero the last decoder layer (residual nets then start at their base fill)")
+                   help="after warm-starting, zero the last decoder layer "
+                   "(residual nets then start at their base fill)")
     p.add_argument("--disc-channels", type=_int_tuple, default=d.disc_channels)
     p.add_argument("--disc-downsample", type=int, default=d.disc_downsample,
                    help="the discriminator sees the window shrunk by this factor")
@@ -112,7 +113,8 @@ def _settings_from_args(args) -> TrainSettings:
         channels=args.channels, bottleneck=args.bottleneck, norm=args.norm, skips=args.skips, residual=args.residual,
         residual_base=args.residual_base, encoder=args.encoder, init_zero_output=args.init_zero_output,
         disc_channels=args.disc_channels, disc_downsample=args.disc_downsample,
-        batch=args.batch, lr=args.lr, disc_lr=args.disc_lr, lam=args.lam, seed=args.seed, decay_from=args.decay_from, decay_to=args.decay_to,
+        batch=args.batch, lr=args.lr, disc_lr=args.disc_lr, lam=args.lam, seed=args.seed,
+        decay_from=args.decay_from, decay_to=args.decay_to,
         max_steps=args.max_steps, max_minutes=args.max_minutes, val_every=args.val_every,
         val_samples=args.val_samples, checkpoint_minutes=args.checkpoint_minutes, log_every=args.log_every,
         cache_side=args.cache_side, max_images=args.max_images, init=args.init,
@@ -125,7 +127,8 @@ def _export_recalibrated(args) -> int:
     on --val-data, whose numbers go into the file's metadata)."""
     ck = Path(args.run_dir) / CHECKPOINT_NAME
     if not ck.is_file():
-        print(f"error: no {CHECKPOINT_NAME} in '{args.run_dir}'; train first or pass the right --run-dir", file=sys.stderr)
+        print(f"error: no {CHECKPOINT_NAME} in '{args.run_dir}'; train first or pass the right --run-dir",
+              file=sys.stderr)
         return 2
     trainer = Trainer(_settings_from_args(args))
     trainer.load_checkpoint(ck)

@@ -125,7 +125,9 @@ class Trainer:
         self.best_psnr = -math.inf
         self.history: list[dict] = []
         self.train_seconds = 0.0
-        self.photos = photos if photos is not None else load_photo_set(settings.data, settings.cache_side, settings.max_images)
+        if photos is None:
+            photos = load_photo_set(settings.data, settings.cache_side, settings.max_images)
+        self.photos = photos
         self.val_photos = val_photos
         if self.val_photos is None and settings.val_data:
             self.val_photos = load_photo_set(settings.val_data, settings.cache_side)
@@ -280,7 +282,8 @@ class Trainer:
         self.scaler.step(self.opt_g)
         self.scaler.update()
         self.step += 1
-        return {"rec": float(rec.detach()), "adv": float(adv.detach()), "d": float(d_loss.detach()), "g": float(g_loss.detach())}
+        return {"rec": float(rec.detach()), "adv": float(adv.detach()), "d": float(d_loss.detach()),
+                "g": float(g_loss.detach())}
 
     # ------------------------------------------------------------------ validation / export
     @torch.no_grad()
@@ -289,7 +292,8 @@ class Trainer:
         batches at the current weights (the momentum averages lag far behind early in training and
         make eval-mode predictions much worse than train-mode ones). Does not touch the weights."""
         norms = [m for m in self.model.modules()
-                 if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.weight is not None and m.weight.requires_grad]
+                 if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+                 and m.weight is not None and m.weight.requires_grad]
         if not norms:
             return
         saved = [m.momentum for m in norms]
@@ -301,7 +305,7 @@ class Trainer:
             images, masks = batch_for_step(self.photos, self.s.seed + 7919, i, self.s.batch, self.s.size)
             x, _ = prepare_input(images.to(self.device), masks.to(self.device), self.s.size)
             self.model(x.contiguous(memory_format=torch.channels_last))
-        for m, momentum in zip(norms, saved):
+        for m, momentum in zip(norms, saved, strict=True):
             m.momentum = momentum
 
     @torch.no_grad()
