@@ -100,7 +100,7 @@ class _Side:
         from nps_core import defaults
         from nps_core.content import load_content_net, random_content_net
         from nps_core.pipeline import content_fill
-        from nps_core.pyramid import downsample_image, downsample_mask, level_sizes
+        from nps_core.pyramid import downsample_mask, level_sizes, resize_image
         from nps_core.texture import make_texture_settings
         from nps_core.window import crop_window, plan_window
 
@@ -128,7 +128,7 @@ class _Side:
         self.win_image = crop_window(image, window).to(self.device)
         self.win_mask = crop_window(mask, window).to(self.device)
         self.sizes = level_sizes(self.win_image.shape[-1])
-        self.levels = [(downsample_image(self.win_image, s, mask=self.win_mask), downsample_mask(self.win_mask, s))
+        self.levels = [(resize_image(self.win_image, s, mask=self.win_mask), downsample_mask(self.win_mask, s))
                        for s in self.sizes]
         net = (load_content_net(device=self.device) if opts["content_net"] == "shipped"
                else random_content_net(0).to(self.device))
@@ -168,10 +168,10 @@ class _Side:
         self.sync()
 
     def level(self, i):
-        from nps_core.pyramid import upsample_image
+        from nps_core.pyramid import resize_image
 
         image, mask = self.levels[i]
-        init = self.init0 if i == 0 else upsample_image(self.current, self.sizes[i])
+        init = self.init0 if i == 0 else resize_image(self.current, self.sizes[i])
         self.sync()
         t0, c0 = time.perf_counter(), time.process_time()
         self.current, evals, losses = self.run_level(i, image, mask, init, self.iterations)

@@ -72,14 +72,13 @@ class NPSTextureLoss:
     @classmethod
     def INPUT_TYPES(cls):
         backbones = list(BACKBONES)
-        default_backbone = DEFAULT_BACKBONE if DEFAULT_BACKBONE in backbones else backbones[0]
         layer_help = "; ".join(f"{name}: {', '.join(DEFAULT_LAYERS[name])}" for name in backbones)
         return {
             "required": {
                 "backbone": (
                     backbones,
                     {
-                        "default": default_backbone,
+                        "default": DEFAULT_BACKBONE,
                         "tooltip": "Feature network for the texture loss. vgg19 is the paper's choice (needs its "
                         "weights in models/nps); efficientnet_lite0 is lighter; vgg19_random is untrained, for tests.",
                     },
@@ -104,7 +103,7 @@ class NPSTextureLoss:
                 "patch_size": (
                     "INT",
                     {
-                        "default": 3,
+                        "default": defaults.PATCH_SIZE,
                         "min": 1,
                         "max": 7,
                         "step": 2,

@@ -17,14 +17,8 @@ CATEGORY = "inpaint/NPS"
 
 
 def format_report(report) -> str:
-    """The core's ScaleReport as text for a STRING output."""
-    if report is None:
-        return ""
-    for attribute in ("describe", "summary"):
-        method = getattr(report, attribute, None)
-        if callable(method):
-            return str(method())
-    return str(report)
+    """The core's `ScaleReport` (or None) as text for a STRING output."""
+    return "" if report is None else report.describe()
 
 
 class NPSOptimizeScale:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nps_core import defaults
 from nps_core.errors import NPSInputError
-from nps_core.pyramid import downsample_image, downsample_mask
+from nps_core.pyramid import downsample_mask, resize_image
 
 from . import comfy_bridge
 from .resizing import resize_to
@@ -54,7 +54,7 @@ class NPSPyramidDown:
             )
         core_mask = comfy_bridge.mask_to_core(mask, (height, width), batch, defaults.THRESHOLD)
         return (
-            comfy_bridge.image_from_core(downsample_image(core_image, size, mask=core_mask)),
+            comfy_bridge.image_from_core(resize_image(core_image, size, mask=core_mask)),
             comfy_bridge.mask_from_core(downsample_mask(core_mask, size)),
         )
 

@@ -14,6 +14,10 @@ REFRESH_EVERY = 10    # nearest-neighbour matches are recomputed every this many
 PATCH_SIZE = 3        # neural patch side, in feature cells
 MAX_SOURCES = 16384   # source patches per layer kept for matching (strided subsample above this)
 CHUNK_ELEMENTS = 1 << 24  # similarity-matrix elements computed at once during matching
+PRECISION = "auto"    # texture features / matching dtype: "auto", "fp32", "bf16", "fp16" (nps_core.texture)
+EXHAUSTIVE_EVERY = 3  # every this many match refreshes the search covers all source patches
+ADAPTIVE_REFRESH = True  # a layer whose matches barely change is refreshed less often
+CROP_FEATURES = True  # recompute features only on the hole plus margin (exact)
 # A level stops early when its best objective improved by less than this (relative) over the last
 # 2 x REFRESH_EVERY evaluations (nps_core.optimize.converged); 2e-3 only ends levels that have gone flat.
 TOLERANCE_CHANGE = 2e-3
@@ -36,6 +40,7 @@ BACKBONE = "efficientnet_lite0"  # ships with real ImageNet weights; the paper's
 THRESHOLD = 0.5       # soft masks: values >= threshold are hole
 FEATHER = 0           # seam feathering radius in pixels (0 = known pixels bit-exact)
 MIN_WINDOW = 128      # smallest context window side, pixels
+MAX_WINDOW = 8192     # largest context window side, pixels (a hole over ~4096 px: down-scale the image first)
 WINDOW_SCALE = 2.0    # window side = WINDOW_SCALE x the hole's longer bounding-box side
 COARSEST = 128        # coarsest pyramid level = content network resolution
 MULTIPLE = 8          # window and level sides are multiples of this (feature strides align)

@@ -14,7 +14,7 @@ from . import defaults
 from .errors import NPSInputError, NPSOutOfMemoryError
 from .inputs import as_bchw_image, broadcast_pair
 from .optimize import optimize_scale
-from .pyramid import downsample_image, downsample_mask, level_sizes, upsample_image
+from .pyramid import downsample_mask, level_sizes, resize_image
 from .synthesis import Synthesiser, SynthesisSettings
 from .window import ContextWindow, crop_window, plan_window, stitch_window
 
@@ -90,9 +90,6 @@ def check_masks(mask: torch.Tensor) -> torch.Tensor:
     return covered > 0
 
 
-MAX_WINDOW = 8192  # px; a larger window means a hole over ~4096 px: down-scale the image first
-
-
 def is_out_of_memory(exc: BaseException) -> bool:
     """True for CUDA/MPS out-of-memory errors and CPU allocation failures."""
     if isinstance(exc, getattr(torch, "OutOfMemoryError", ())):
@@ -116,12 +113,12 @@ def fill_window(
     synthesiser = Synthesiser(texture, synthesis) if synthesis.enabled and texture is not None else None
     reports, current = [], None
     for level, size in enumerate(sizes):
-        image_l = downsample_image(win_image, size, mask=win_mask)
+        image_l = resize_image(win_image, size, mask=win_mask)
         mask_l = downsample_mask(win_mask, size)
         if level == 0:
             init = content_fill(content_net, image_l, mask_l)
         else:
-            init = upsample_image(current, size)
+            init = resize_image(current, size)
         try:
             synth_seconds = 0.0
             if synthesiser is not None:
@@ -194,9 +191,9 @@ def inpaint(
     active = torch.nonzero(has_hole).flatten()
     img_a, mask_a = image[active], mask[active]
     window = plan_window(mask_a, scale=window_scale, min_size=min_window)
-    if window.size > MAX_WINDOW:
+    if window.size > defaults.MAX_WINDOW:
         raise NPSInputError(
-            f"the hole needs a {window.size} px context window (limit {MAX_WINDOW}); down-scale the "
+            f"the hole needs a {window.size} px context window (limit {defaults.MAX_WINDOW}); down-scale the "
             f"image or split the mask into smaller holes."
         )
     win_image = crop_window(img_a.to(device), window)

@@ -98,22 +98,6 @@ def resize_image(image: torch.Tensor, size, mask: torch.Tensor | None = None) ->
     return out.clamp(0.0, 1.0)
 
 
-def downsample_image(image: torch.Tensor, size, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Antialiased down-sampling of [B,3,h,w] (0..1) to [B,3,size,size] on the same device.
-
-    mask: the hole [B,1,h,w] (1 = hole). Give it whenever the image has a hole: the down-sampling is
-    then hole-agnostic (see `resize_image`): the low-resolution pixels that are known in
-    `downsample_mask(mask, size)` are made of known pixels only, and those with no known support
-    (deep inside the hole) are HOLE_FILL grey.
-    """
-    return resize_image(image, size, mask=mask)
-
-
-def upsample_image(image: torch.Tensor, size: int) -> torch.Tensor:
-    """Bilinear up-sampling of a level's result [B,3,h,w] to initialise the next level [B,3,size,size]."""
-    return resize_image(image, size)
-
-
 def downsample_mask(mask: torch.Tensor, size) -> torch.Tensor:
     """Conservative mask resize [B,1,h,w] -> [B,1,H,W] in {0,1} (size = side or (H, W)): any hole
     pixel in a footprint makes a hole.

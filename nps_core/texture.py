@@ -53,7 +53,7 @@ class TextureSettings:
         under torch.autocast and the nearest-neighbour products in that dtype; the loss itself is
         always fp32. "auto": CUDA -> bf16 where supported, else fp16; CPU -> fp32 features (bf16
         autocast measured no faster there) and bf16 matching when the CPU has native bf16 dot
-        products (AVX512-BF16/AMX: 1.8x faster matching, chosen match within bf16 rounding of the best).
+        products (AVX512-BF16/AMX; measured in bench/README.md).
     adaptive_refresh: when a refresh changes fewer than 1% of a layer's matches, that layer's next
         refresh comes twice as late (at most 4 x refresh_every); a larger change resets the interval.
     exhaustive_every: every this many refreshes (the first included) the search covers all source
@@ -68,10 +68,10 @@ class TextureSettings:
     refresh_every: int = defaults.REFRESH_EVERY
     max_sources: int = defaults.MAX_SOURCES
     chunk_elements: int = defaults.CHUNK_ELEMENTS
-    crop: bool = True
-    precision: str = "auto"
-    adaptive_refresh: bool = True
-    exhaustive_every: int = 3
+    crop: bool = defaults.CROP_FEATURES
+    precision: str = defaults.PRECISION
+    adaptive_refresh: bool = defaults.ADAPTIVE_REFRESH
+    exhaustive_every: int = defaults.EXHAUSTIVE_EVERY
 
     def __post_init__(self):
         layers = tuple(self.extractor.layers)
@@ -160,10 +160,10 @@ def make_texture_settings(
     search_dirs=(),
     seed: int = 0,
     max_sources: int = defaults.MAX_SOURCES,
-    crop: bool = True,
-    precision: str = "auto",
-    adaptive_refresh: bool = True,
-    exhaustive_every: int = 3,
+    crop: bool = defaults.CROP_FEATURES,
+    precision: str = defaults.PRECISION,
+    adaptive_refresh: bool = defaults.ADAPTIVE_REFRESH,
+    exhaustive_every: int = defaults.EXHAUSTIVE_EVERY,
 ) -> TextureSettings:
     """Load the backbone (cached) and bundle the texture settings.
 

