@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", default="", help="comma-separated texture layers (default: the backbone's)")
     p.add_argument("--vgg-weights", default=None, help="path of vgg19-dcbb9e9d.pth or a slim safetensors")
     p.add_argument("--content-weights", default=None, help="content network safetensors (default: shipped)")
+    p.add_argument("--content-image", default=None, metavar="PATH",
+                   help="a rough fill of IMAGE from any inpainter (LaMa, MAT, diffusion, a painted guide), any "
+                   "resolution: used as the content instead of the content network; the texture levels refine it")
     p.add_argument("--iterations", type=int, default=defaults.ITERATIONS, help="L-BFGS iterations per level")
     p.add_argument("--alpha", type=float, default=defaults.ALPHA, help="texture weight")
     p.add_argument("--beta", type=float, default=defaults.BETA, help="total-variation weight")
@@ -132,6 +135,11 @@ def run_inpaint(args) -> int:
         raise NPSInputError("usage: python -m nps_core inpaint IMAGE [MASK] OUT  (or --demo OUT)")
     synthesis = synthesis_for_steps(0 if args.plain else args.synthesis_steps, seed=args.seed)
     image, mask = load_image_and_mask(image_path, mask_path)
+    content = None
+    if args.content_image:
+        from .image_io import read_image
+
+        content = read_image(args.content_image, what="--content-image").image_tensor()
     device = torch.device(args.device)
     texture = make_texture_settings(
         args.backbone, layers=args.layers or None, weights_path=args.vgg_weights,
@@ -141,6 +149,7 @@ def run_inpaint(args) -> int:
         image, mask, content_net=args.content_weights, texture=texture, alpha=args.alpha,
         beta=args.beta, iterations=args.iterations, threshold=args.threshold, feather=args.feather,
         device=device, callback=None if args.quiet else TextProgress(), synthesis=synthesis,
+        content=content,
     )
     save_image(result.image, out_path)
     if not args.quiet:

@@ -40,8 +40,21 @@ BACKBONE = "efficientnet_lite0"  # ships with real ImageNet weights; the paper's
 THRESHOLD = 0.5       # soft masks: values >= threshold are hole
 FEATHER = 0           # seam feathering radius in pixels (0 = known pixels bit-exact)
 MIN_WINDOW = 128      # smallest context window side, pixels
-MAX_WINDOW = 8192     # largest context window side, pixels (a hole over ~4096 px: down-scale the image first)
 WINDOW_SCALE = 2.0    # window side = WINDOW_SCALE x the hole's longer bounding-box side
 COARSEST = 128        # coarsest pyramid level = content network resolution
 MULTIPLE = 8          # window and level sides are multiples of this (feature strides align)
 CONTENT_NET_CACHE_SIZE = 4  # content networks kept loaded by nps_core.content.load_content_net (least recent dropped)
+# Limits of the settings (nps_core.options checks them before any work; the nodes' widgets use the same).
+MAX_WEIGHT = 1e6           # alpha, beta
+MAX_ITERATIONS = 10000     # L-BFGS iterations per level (the paper: 100); bounds the run time
+MAX_FEATHER = 64           # px
+MAX_SYNTHESIS_STEPS = 64   # synthesis EM steps per level
+MAX_WINDOW_SCALE = 8.0
+MAX_WINDOW = 8192          # px; a larger context window means a hole over ~4096 px: down-scale the image first
+MAX_CONTENT_SIGMA = 64.0   # px
+# Image files: decoding budget (pixels). Checked from the header before decoding (a guard against
+# decompression bombs and running out of memory); Pillow's own error limit is the same 2 x 89478485.
+MAX_IMAGE_PIXELS = 178_956_970
+# Python API images may overshoot 0..1 by this much (resampling ringing); they are used as given.
+# Further out (0..255 floats, -1..1 normalised) is an error naming the range found.
+IMAGE_RANGE_TOLERANCE = 0.1
