@@ -58,8 +58,9 @@ def synthesis_for_steps(steps: int, seed: int = 0) -> SynthesisSettings:
 def content_fill(model, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Content network prediction composited into the hole.
 
-    image [B,3,h,w] 0..1, mask [B,1,h,w] binary; model: a ContentNet (any device; inputs are moved
-    to it). Returns [B,3,h,w] on image's device: known pixels exact, hole from the network.
+    image [B,3,h,w] 0..1, mask [B,1,h,w] binary; model: a content network (`nps_core.content`; any
+    device, inputs are moved to it). Returns [B,3,h,w] on image's device: known pixels exact, hole
+    from the network.
     """
     from .content import predict_content
 
@@ -180,7 +181,7 @@ def inpaint(
 
     image: [B,3,H,W] or [3,H,W] float 0..1; mask: [H,W], [B,H,W] or [B,1,H,W], 1 = fill (soft masks
     are thresholded at `threshold`; a batch of 1 on either side is broadcast). content_net: None
-    (shipped weights), a file path or a loaded ContentNet. texture: TextureSettings or None (then
+    (shipped weights), a file path or a loaded content network. texture: TextureSettings or None (then
     `backbone` with its default layers is loaded). device: where to compute (default: the texture
     extractor's device, else CPU). Images with an empty mask come back unchanged; a full mask is an
     error. Pixels outside the mask are bit-exact unless feather > 0. callback(ProgressEvent) is

@@ -234,7 +234,7 @@ def test_batch_uses_each_files_rough_fill(tmp_path, net):
 
 def test_batch_loads_the_models_once_per_process(tmp_path, net, monkeypatch):
     import nps_core.backbones as backbones
-    import nps_core.content_net as content_net
+    import nps_core.content as content_net
     from nps_core.cli import main
 
     src = tmp_path / "in"
