@@ -6,6 +6,7 @@ import torch
 
 from nps_core import defaults
 from nps_core.content import load_content_net
+from nps_core.options import check_inpaint_options, check_int
 from nps_core.pipeline import inpaint, synthesis_for_steps
 from nps_core.texture import make_texture_settings
 
@@ -95,11 +96,15 @@ class NPSInpaint:
 
     def run(self, image, mask, alpha, beta, iterations, threshold, feather, seed, content_net=None, texture=None,
             synthesis_steps=defaults.SYNTHESIS_STEPS):
-        synthesis = synthesis_for_steps(int(synthesis_steps), seed=int(seed) % (2**63))
+        # Values go to the core unconverted: nps_core validates them (feather=2.5 is an error, not 2).
+        seed = check_int(seed, "seed", 0, MAX_SEED) % (2**63)
+        synthesis = synthesis_for_steps(synthesis_steps, seed=seed)
+        check_inpaint_options(alpha, beta, iterations, threshold, feather, defaults.WINDOW_SCALE,
+                              defaults.MIN_WINDOW, defaults.CONTENT_SIGMA, None)
         device = comfy_bridge.compute_device()
         core_image = comfy_bridge.image_to_core(image)
         batch, _, height, width = core_image.shape
-        core_mask = comfy_bridge.mask_to_core(mask, (height, width), batch, float(threshold))
+        core_mask = comfy_bridge.mask_to_core(mask, (height, width), batch, threshold)
         if not bool(core_mask.any()):
             return (comfy_bridge.image_from_core(core_image),)
         if content_net is None:
@@ -109,11 +114,11 @@ class NPSInpaint:
                 backbone=defaults.BACKBONE, device=device, search_dirs=tuple(comfy_bridge.model_folders())
             )
         with torch.random.fork_rng(devices=rng_devices(device)):
-            torch.manual_seed(int(seed) % (2**63))
+            torch.manual_seed(synthesis.seed)
             result = inpaint(
-                core_image, core_mask, content_net=content_net, texture=texture,
-                alpha=float(alpha), beta=float(beta), iterations=int(iterations), feather=int(feather),
-                callback=comfy_bridge.progress_callback(), device=device, synthesis=synthesis,
+                core_image, core_mask, content_net=content_net, texture=texture, alpha=alpha, beta=beta,
+                iterations=iterations, feather=feather, callback=comfy_bridge.progress_callback(),
+                device=device, synthesis=synthesis,
             )
         return (comfy_bridge.image_from_core(result.image),)
 

@@ -7,6 +7,7 @@ import time
 from nps_core import defaults
 from nps_core.inputs import match_batch
 from nps_core.optimize import optimize_scale
+from nps_core.options import check_int
 from nps_core.synthesis import Synthesiser, SynthesisSettings
 
 from . import comfy_bridge
@@ -74,8 +75,8 @@ class NPSOptimizeScale:
 
     def optimize(self, image, mask, init, texture, alpha, beta, iterations,
                  synthesis_steps=defaults.SYNTHESIS_FIRST_STEPS):
-        steps = int(synthesis_steps)
-        synthesis = SynthesisSettings(steps=steps, first_steps=steps)  # validates (>= 0)
+        steps = check_int(synthesis_steps, "synthesis_steps", 0, defaults.MAX_SYNTHESIS_STEPS)
+        synthesis = SynthesisSettings(steps=steps, first_steps=steps)
         core_image = comfy_bridge.image_to_core(image)
         batch, _, height, width = core_image.shape
         core_mask = comfy_bridge.mask_to_core(mask, (height, width), batch, defaults.THRESHOLD)
@@ -92,7 +93,7 @@ class NPSOptimizeScale:
             synth_seconds = time.perf_counter() - started
         result, report = optimize_scale(
             core_image, core_mask, core_init, texture,
-            alpha=float(alpha), beta=float(beta), iterations=int(iterations), callback=callback,
+            alpha=alpha, beta=beta, iterations=iterations, callback=callback,  # validated by the core
             content_sigma=defaults.CONTENT_SIGMA,
         )
         report.seconds += synth_seconds

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nps_core import defaults
 from nps_core.errors import NPSInputError
+from nps_core.options import check_int
 from nps_core.pyramid import downsample_mask, resize_image
 
 from . import comfy_bridge
@@ -42,7 +43,7 @@ class NPSPyramidDown:
         }
 
     def down(self, image, mask, size):
-        size = int(size)
+        size = check_int(size, "size", 8, defaults.MAX_WINDOW)
         if size % defaults.MULTIPLE:
             raise NPSInputError(f"size={size} must be a multiple of {defaults.MULTIPLE}; try {size - size % 8 or 8}.")
         core_image = comfy_bridge.image_to_core(image)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from nps_core import defaults
 from nps_core.errors import NPSInputError
 from nps_core.inputs import match_batch
+from nps_core.options import check_threshold
 from nps_core.window import ContextWindow, crop_window, plan_window, stitch_window
 
 from . import comfy_bridge
@@ -72,14 +73,15 @@ class NPSCropWindow:
     def crop(self, image, mask, threshold, window_scale, min_size):
         core_image = comfy_bridge.image_to_core(image)
         batch, _, height, width = core_image.shape
-        core_mask = comfy_bridge.mask_to_core(mask, (height, width), batch, float(threshold))
-        window = plan_window(core_mask, scale=float(window_scale), min_size=int(min_size))
+        threshold = check_threshold(threshold)
+        core_mask = comfy_bridge.mask_to_core(mask, (height, width), batch, threshold)
+        window = plan_window(core_mask, scale=window_scale, min_size=min_size)  # the core validates them
         image_crop = crop_window(core_image, window)
         mask_crop = crop_window(core_mask, window)
         return (
             comfy_bridge.image_from_core(image_crop),
             comfy_bridge.mask_from_core(mask_crop),
-            WindowHandle(window=window, threshold=float(threshold)),
+            WindowHandle(window=window, threshold=threshold),
         )
 
 
@@ -127,7 +129,7 @@ class NPSStitchWindow:
         core_mask = comfy_bridge.mask_to_core(mask, (height, width), batch, window.threshold)
         core_result = comfy_bridge.image_to_core(result, "result")
         core_result = match_batch(core_result, batch, "result")
-        stitched = stitch_window(core_image, core_mask, core_result, window.window, feather=int(feather))
+        stitched = stitch_window(core_image, core_mask, core_result, window.window, feather=feather)
         return (comfy_bridge.image_from_core(stitched),)
 
 

@@ -443,3 +443,39 @@ def test_inpaint_cancel_stops_within_one_iteration(content_net, texture):
     with pytest.raises(mm.InterruptProcessingException):
         run_inpaint(image, mask, content_net, texture, iterations=50)
     assert mm.interrupt_checks - checks_before == 3
+
+
+# ----------------------------------------------------------------------------- settings reach the core unconverted
+
+@pytest.mark.parametrize("field, value", [
+    ("feather", 2.5), ("feather", -1), ("alpha", float("nan")), ("beta", float("inf")), ("iterations", 2.5),
+    ("iterations", 10**9), ("threshold", 0.0), ("synthesis_steps", 1.5), ("seed", -1),
+])
+@pytest.mark.parametrize("hole", [True, False], ids=["hole", "empty-mask"])
+def test_inpaint_node_bad_settings_are_the_packs_errors(field, value, hole, content_net, texture):
+    from nps_core.errors import NPSOptionError
+
+    settings = dict(alpha=0.02, beta=0.02, iterations=1, threshold=0.5, feather=0, seed=0, synthesis_steps=0)
+    settings[field] = value
+    mask = make_mask(size=64) if hole else torch.zeros(1, 64, 64)
+    with pytest.raises(NPSOptionError, match=field):
+        MAPPINGS["NPSInpaint"]().run(make_image(size=64), mask, content_net=content_net, texture=texture, **settings)
+
+
+def test_other_nodes_bad_settings_are_the_packs_errors(content_net, texture):
+    from nps_core.errors import NPSOptionError
+
+    image, mask = make_image(size=128), make_mask(size=128)
+    with pytest.raises(NPSOptionError, match="window_scale"):
+        MAPPINGS["NPSCropWindow"]().crop(image, mask, 0.5, float("nan"), 64)
+    with pytest.raises(NPSOptionError, match="min_size"):
+        MAPPINGS["NPSCropWindow"]().crop(image, mask, 0.5, 2.0, 64.5)
+    crop, _crop_mask, window = MAPPINGS["NPSCropWindow"]().crop(image, mask, 0.5, 2.0, 64)
+    with pytest.raises(NPSOptionError, match="feather"):
+        MAPPINGS["NPSStitchWindow"]().stitch(image, mask, crop, window, 2.5)
+    with pytest.raises(NPSOptionError, match="size"):
+        MAPPINGS["NPSPyramidDown"]().down(crop, _crop_mask, 64.5)
+    with pytest.raises(NPSOptionError, match="alpha"):
+        MAPPINGS["NPSOptimizeScale"]().optimize(crop, _crop_mask, crop, texture, float("inf"), 0.02, 1)
+    with pytest.raises(NPSOptionError, match="synthesis_steps"):
+        MAPPINGS["NPSOptimizeScale"]().optimize(crop, _crop_mask, crop, texture, 0.02, 0.02, 1, synthesis_steps=0.5)
