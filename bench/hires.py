@@ -121,7 +121,8 @@ def run_child(name: str, iterations: int | None, threads: int) -> dict:
 
 
 def markdown(rows) -> str:
-    lines = ["| case | image | windows (sides, px) | wall s | CPU s | peak RSS GiB (limit) | known pixels exact |",
+    lines = ["| case | image | windows (sides, px) | wall s | CPU s | peak RSS GiB (limit) "
+             "| known pixels exact |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
         sides = ", ".join(sorted(set(r["windows"]), key=int))
@@ -134,7 +135,8 @@ def markdown(rows) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", choices=sorted(CASES), action="append", help="default: all")
-    parser.add_argument("--iterations", type=int, default=None, help="L-BFGS iterations per level (default: the product's)")
+    parser.add_argument("--iterations", type=int, default=None,
+                        help="L-BFGS iterations per level (default: the product's)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", default=None)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)

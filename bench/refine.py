@@ -58,9 +58,9 @@ def main(argv=None) -> int:
     from metrics import psnr, sharpness_ratio
 
     from nps_core import defaults
-    from nps_core.content_net import load_content_net, predict_content
+    from nps_core.content import load_content_net, predict_content
     from nps_core.pipeline import inpaint
-    from nps_core.pyramid import downsample_image, downsample_mask
+    from nps_core.pyramid import downsample_mask, resize_image
     from nps_core.texture import make_texture_settings
 
     torch.set_num_threads(args.threads)
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
                                      antialias=True, align_corners=False),
         }
         with torch.no_grad():
-            small = downsample_image(given, 128, mask=mask)
+            small = resize_image(given, 128, mask=mask)
             fills["nps-128"] = predict_content(net, small, downsample_mask(mask, 128)).clamp(0, 1)
         for name, fill in fills.items():
             up = F.interpolate(fill, size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)

@@ -134,7 +134,7 @@ def hole_boxes(mask) -> list:
     np.minimum.at(left, inverse, starts)
     np.maximum.at(bottom, inverse, rows + 1)
     np.maximum.at(right, inverse, ends)
-    boxes = [Box(int(t), int(lf), int(bt), int(r)) for t, lf, bt, r in zip(top, left, bottom, right)]
+    boxes = [Box(int(t), int(lf), int(bt), int(r)) for t, lf, bt, r in zip(top, left, bottom, right, strict=True)]
     return sorted(boxes, key=lambda box: (box.top, box.left, box.bottom, box.right))
 
 

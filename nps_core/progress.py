@@ -5,7 +5,7 @@ exception propagates unchanged (ComfyUI's interrupt exception does exactly this)
 """
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
 import torch
 
@@ -35,5 +35,3 @@ class ProgressEvent:
         level = (self.level + min(self.iteration, self.iterations) / max(1, self.iterations)) / max(1, self.levels)
         return min(1.0, (self.window + level) / max(1, self.windows))
 
-
-ProgressCallback = Callable[[ProgressEvent], None]

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from . import defaults
 from .errors import NPSInputError
 from .options import check_feather, check_float, check_int
+from .validation import check_mask
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class ContextWindow:
         return len(self.tops)
 
     def describe(self) -> str:
-        boxes = ", ".join(f"({t},{l})" for t, l in zip(self.tops, self.lefts))
+        boxes = ", ".join(f"({t},{left})" for t, left in zip(self.tops, self.lefts, strict=True))
         return f"window {self.size}x{self.size} at top-left {boxes} in {self.image_hw[0]}x{self.image_hw[1]}"
 
 
@@ -97,12 +98,11 @@ def plan_window(
     Side S = max over the batch of ceil(scale * longer bbox side), at least min_size, rounded up to a
     multiple of `multiple`. Items with an empty mask get a window centred on the image.
     """
-    if mask.dim() != 4 or mask.shape[1] != 1:
-        raise NPSInputError(f"mask must be [B,1,H,W], got {tuple(mask.shape)}.")
+    check_mask(mask)
     scale, min_size, multiple = check_window_settings(scale, min_size, multiple)
     H, W = int(mask.shape[-2]), int(mask.shape[-1])
     boxes = [hole_bbox(mask[b, 0] > 0.5) for b in range(mask.shape[0])]
-    longest = max([max(bt - t, br - l) for (t, l, bt, br) in [b for b in boxes if b]] or [0])
+    longest = max([max(bt - t, br - left) for (t, left, bt, br) in [b for b in boxes if b]] or [0])
     side = int(window_side(longest, scale, min_size, multiple))
     tops, lefts = [], []
     for box in boxes:
@@ -144,7 +144,8 @@ def crop_window(x: torch.Tensor, window: ContextWindow) -> torch.Tensor:
             f"image/mask the window was planned for."
         )
     S = window.size
-    crops = [crop_box(x[b : b + 1], t, l, S, S) for b, (t, l) in enumerate(zip(window.tops, window.lefts))]
+    corners = zip(window.tops, window.lefts, strict=True)
+    crops = [crop_box(x[b : b + 1], t, left, S, S) for b, (t, left) in enumerate(corners)]
     return torch.cat(crops, dim=0).contiguous()
 
 
@@ -224,6 +225,6 @@ def stitch_window(
             f"result batch {result.shape[0]} does not match image batch {image.shape[0]}."
         )
     pasted = image.clone()
-    for b, (t, l) in enumerate(zip(window.tops, window.lefts)):
-        paste_window(pasted, b, mask[b], result[b], t, l, feather)
+    for b, (t, left) in enumerate(zip(window.tops, window.lefts, strict=True)):
+        paste_window(pasted, b, mask[b], result[b], t, left, feather)
     return pasted

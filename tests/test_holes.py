@@ -135,8 +135,9 @@ def test_two_far_holes_get_two_windows_and_known_pixels_stay(content_net, random
     # each window alone gives the same pixels as the whole run
     for run in res.windows:
         alone = torch.zeros_like(mask)
-        t, l, s = run.window.tops[0], run.window.lefts[0], run.window.size
-        alone[..., max(t, 0):t + s, max(l, 0):l + s] = mask[..., max(t, 0):t + s, max(l, 0):l + s]
+        t, left, s = run.window.tops[0], run.window.lefts[0], run.window.size
+        box = (..., slice(max(t, 0), t + s), slice(max(left, 0), left + s))
+        alone[box] = mask[box]
         single = inpaint(img, alone, content_net=content_net, texture=random_texture, iterations=2, synthesis=PLAIN)
         hole = alone.expand_as(img) > 0.5
         assert torch.equal(single.image[hole], res.image[hole])
