@@ -32,7 +32,8 @@ class NPSContentFill:
                 "image": ("IMAGE", {"tooltip": "Image (or window crop) whose hole is filled; ideally 128x128."}),
                 "mask": (
                     "MASK",
-                    {"tooltip": "Hole to fill (1 = fill). Resized to the image if its size differs; soft masks are thresholded at 0.5."},
+                    {"tooltip": "Hole to fill (1 = fill). Resized to the image if its size differs; soft masks are "
+                     "thresholded at 0.5."},
                 ),
             }
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from nps_core import defaults
-from nps_core.content_net import load_content_net
+from nps_core.content import load_content_net
 from nps_core.options import check_inpaint_options, check_int
 from nps_core.pipeline import inpaint, synthesis_for_steps
 from nps_core.texture import make_texture_settings
@@ -83,7 +83,8 @@ class NPSInpaint:
                 "content_net": ("NPS_CONTENT_NET", {"tooltip": "Content network; unconnected = the shipped one."}),
                 "texture": (
                     "NPS_TEXTURE",
-                    {"tooltip": f"Texture-loss settings from NPS Texture Loss; unconnected = {defaults.BACKBONE} with its default layers."},
+                    {"tooltip": "Texture-loss settings from NPS Texture Loss; unconnected = "
+                     f"{defaults.BACKBONE} with its default layers."},
                 ),
                 "synthesis_steps": (
                     "INT",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nps_core import defaults
 from nps_core.backbones import BACKBONES, DEFAULT_LAYERS
-from nps_core.content_net import load_content_net
+from nps_core.content import load_content_net
 from nps_core.texture import make_texture_settings
 
 from . import comfy_bridge
@@ -26,7 +26,9 @@ class NPSContentNetLoader:
     CATEGORY = CATEGORY
     RETURN_TYPES = ("NPS_CONTENT_NET",)
     RETURN_NAMES = ("content_net",)
-    OUTPUT_TOOLTIPS = ("The content network, on ComfyUI's compute device. Connect it to NPS Content Fill or NPS Inpaint.",)
+    OUTPUT_TOOLTIPS = (
+        "The content network, on ComfyUI's compute device. Connect it to NPS Content Fill or NPS Inpaint.",
+    )
     FUNCTION = "load"
 
     @classmethod
@@ -62,20 +64,21 @@ class NPSTextureLoss:
     CATEGORY = CATEGORY
     RETURN_TYPES = ("NPS_TEXTURE",)
     RETURN_NAMES = ("texture",)
-    OUTPUT_TOOLTIPS = ("Texture-loss settings (feature network, layers, weights). Connect to NPS Optimize Scale or NPS Inpaint.",)
+    OUTPUT_TOOLTIPS = (
+        "Texture-loss settings (feature network, layers, weights). Connect to NPS Optimize Scale or NPS Inpaint.",
+    )
     FUNCTION = "build"
 
     @classmethod
     def INPUT_TYPES(cls):
         backbones = list(BACKBONES)
-        default_backbone = DEFAULT_BACKBONE if DEFAULT_BACKBONE in backbones else backbones[0]
         layer_help = "; ".join(f"{name}: {', '.join(DEFAULT_LAYERS[name])}" for name in backbones)
         return {
             "required": {
                 "backbone": (
                     backbones,
                     {
-                        "default": default_backbone,
+                        "default": DEFAULT_BACKBONE,
                         "tooltip": "Feature network for the texture loss. vgg19 is the paper's choice (needs its "
                         "weights in models/nps); efficientnet_lite0 is lighter; vgg19_random is untrained, for tests.",
                     },
@@ -100,7 +103,7 @@ class NPSTextureLoss:
                 "patch_size": (
                     "INT",
                     {
-                        "default": 3,
+                        "default": defaults.PATCH_SIZE,
                         "min": 1,
                         "max": 7,
                         "step": 2,

@@ -18,14 +18,8 @@ CATEGORY = "inpaint/NPS"
 
 
 def format_report(report) -> str:
-    """The core's ScaleReport as text for a STRING output."""
-    if report is None:
-        return ""
-    for attribute in ("describe", "summary"):
-        method = getattr(report, attribute, None)
-        if callable(method):
-            return str(method())
-    return str(report)
+    """The core's `ScaleReport` (or None) as text for a STRING output."""
+    return "" if report is None else report.describe()
 
 
 class NPSOptimizeScale:
@@ -52,12 +46,13 @@ class NPSOptimizeScale:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "image": ("IMAGE", {"tooltip": "Image at this scale; its known pixels are kept and its patches are the texture source."}),
+                "image": ("IMAGE", {"tooltip": "Image at this scale; its known pixels are kept and its patches are "
+                                    "the texture source."}),
                 "mask": ("MASK", {"tooltip": "Hole at this scale (1 = fill). Resized to the image if needed."}),
                 "init": (
                     "IMAGE",
-                    {"tooltip": "Start and content target: NPS Content Fill at the coarsest scale, the up-sampled previous "
-                     "scale otherwise. Resized to the image if its size differs."},
+                    {"tooltip": "Start and content target: NPS Content Fill at the coarsest scale, the up-sampled "
+                     "previous scale otherwise. Resized to the image if its size differs."},
                 ),
                 "texture": ("NPS_TEXTURE", {"tooltip": "Texture-loss settings from NPS Texture Loss."}),
                 **loss_weight_inputs(

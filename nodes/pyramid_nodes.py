@@ -5,7 +5,7 @@ from __future__ import annotations
 from nps_core import defaults
 from nps_core.errors import NPSInputError
 from nps_core.options import check_int
-from nps_core.pyramid import downsample_image, downsample_mask
+from nps_core.pyramid import downsample_mask, resize_image
 
 from . import comfy_bridge
 from .resizing import resize_to
@@ -55,7 +55,7 @@ class NPSPyramidDown:
             )
         core_mask = comfy_bridge.mask_to_core(mask, (height, width), batch, defaults.THRESHOLD)
         return (
-            comfy_bridge.image_from_core(downsample_image(core_image, size, mask=core_mask)),
+            comfy_bridge.image_from_core(resize_image(core_image, size, mask=core_mask)),
             comfy_bridge.mask_from_core(downsample_mask(core_mask, size)),
         )
 
@@ -78,7 +78,8 @@ class NPSPyramidUp:
         return {
             "required": {
                 "image": ("IMAGE", {"tooltip": "The result of the coarser level."}),
-                "like": ("IMAGE", {"tooltip": "Any image of the target size (e.g. the next level's window); only its size is used."}),
+                "like": ("IMAGE", {"tooltip": "Any image of the target size (e.g. the next level's window); only its "
+                                   "size is used."}),
             }
         }
 

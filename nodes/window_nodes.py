@@ -49,7 +49,8 @@ class NPSCropWindow:
         return {
             "required": {
                 "image": ("IMAGE", {"tooltip": "The full image with a hole."}),
-                "mask": ("MASK", {"tooltip": "The hole (1 = fill). Resized to the image if needed; one mask may serve a batch."}),
+                "mask": ("MASK", {"tooltip": "The hole (1 = fill). Resized to the image if needed; one mask may serve "
+                                  "a batch."}),
                 "threshold": (
                     "FLOAT",
                     {"default": float(defaults.THRESHOLD), "min": 0.01, "max": 1.0, "step": 0.01,
@@ -58,7 +59,8 @@ class NPSCropWindow:
                 "window_scale": (
                     "FLOAT",
                     {"default": float(defaults.WINDOW_SCALE), "min": 1.0, "max": 8.0, "step": 0.1,
-                     "tooltip": "Window side as a multiple of the hole's longer side (the paper: 2, a 256 px hole in 512 px)."},
+                     "tooltip": "Window side as a multiple of the hole's longer side (the paper: 2, a 256 px hole "
+                     "in 512 px)."},
                 ),
                 "min_size": (
                     "INT",

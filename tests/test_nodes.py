@@ -10,10 +10,9 @@ from __future__ import annotations
 import os
 import tempfile
 
+import comfy_stubs
 import pytest
 import torch
-
-import comfy_stubs
 
 comfy_stubs.install(tempfile.mkdtemp(prefix="nps_models_"))
 
@@ -23,8 +22,9 @@ import folder_paths  # noqa: E402
 
 import nodes  # noqa: E402
 from nodes import comfy_bridge  # noqa: E402
-from nps_core.content_net import random_content_net, save_content_net  # noqa: E402
+from nps_core.content import load_content_net, predict_content, random_content_net, save_content_net  # noqa: E402
 from nps_core.errors import NPSInputError  # noqa: E402
+from nps_core.paths import default_content_weights_path  # noqa: E402
 
 MAPPINGS = nodes.NODE_CLASS_MAPPINGS
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN"}
@@ -183,10 +183,14 @@ def test_content_net_loader_lists_and_loads_files_from_models_nps(content_net):
     assert choices[0] == "content_net (shipped)"
     assert "test_content.safetensors" in choices
     (model,) = loader().load("test_content.safetensors")
+    assert model.config == content_net.config and not model.training
+    assert model is not content_net  # read from the file, not handed back
     image = torch.rand(1, 3, 128, 128)
     mask = torch.zeros(1, 1, 128, 128)
-    with torch.no_grad():
-        assert model(torch.cat([image, mask], 1)).shape == (1, 3, 128, 128)
+    mask[..., 40:90, 30:100] = 1
+    with torch.no_grad():  # the file is fp16: the loaded network predicts what the saved one does
+        torch.testing.assert_close(predict_content(model, image, mask), predict_content(content_net, image, mask),
+                                   atol=5e-3, rtol=0)
 
 
 def test_content_net_loader_names_missing_file():
@@ -194,9 +198,10 @@ def test_content_net_loader_names_missing_file():
         MAPPINGS["NPSContentNetLoader"]().load("does_not_exist.safetensors")
 
 
-def test_shipped_content_net_loads():
+def test_shipped_content_net_loads_the_shipped_file():
     (model,) = MAPPINGS["NPSContentNetLoader"]().load("content_net (shipped)")
-    assert isinstance(model, torch.nn.Module)
+    assert model is load_content_net(default_content_weights_path(), device=mm.get_torch_device())
+    assert model.config.encoder == "efficientnet_lite0" and model.config.residual_base == "directional"
 
 
 # ----------------------------------------------------------------------------- texture settings
@@ -291,7 +296,7 @@ def test_optimize_scale_output_progress_and_no_mutation(content_net, texture):
     copies = [t.clone() for t in (image, mask, small_init)]
     out, report = MAPPINGS["NPSOptimizeScale"]().optimize(image, mask, small_init, texture, 0.02, 0.02, 3)
     assert out.shape == image.shape and out.dtype == torch.float32 and out.device.type == "cpu"
-    assert all(torch.equal(a, b) for a, b in zip((image, mask, small_init), copies))
+    assert all(torch.equal(a, b) for a, b in zip((image, mask, small_init), copies, strict=True))
     assert outside_equal(out, image, mask)
     assert not torch.equal(out[0, 40:72, 48:88], image[0, 40:72, 48:88])
     assert isinstance(report, str) and report
@@ -347,10 +352,9 @@ def test_optimize_scale_synthesis_option(content_net, texture):
 
 
 def test_inpaint_passes_the_synthesis_option(content_net, texture, monkeypatch):
+    import nodes.inpaint_node as inpaint_node
     from nps_core import defaults
     from nps_core.pipeline import inpaint, synthesis_for_steps
-
-    import nodes.inpaint_node as inpaint_node
 
     seen = []
 

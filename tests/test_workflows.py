@@ -13,26 +13,27 @@ import json
 import os
 import tempfile
 
+import comfy_stubs
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-
-import comfy_stubs
 
 comfy_stubs.install(tempfile.mkdtemp(prefix="nps_models_"))
 
 import folder_paths  # noqa: E402
 
 import nodes  # noqa: E402
-from nps_core.content_net import random_content_net, save_content_net  # noqa: E402
+from nps_core.content import random_content_net, save_content_net  # noqa: E402
 
 WORKFLOW_DIR = os.path.join(comfy_stubs.REPO_ROOT, "example_workflows")
 API_DIR = os.path.join(WORKFLOW_DIR, "api")
 UI_FILES = sorted(f for f in os.listdir(WORKFLOW_DIR) if f.endswith(".json"))
 API_FILES = sorted(f for f in os.listdir(API_DIR) if f.endswith(".json"))
 FRONTEND_ONLY = {"Note", "MarkdownNote"}
-CORE_WIDGETS = {"LoadImage": ["image", "upload"], "SaveImage": ["filename_prefix"], "PreviewImage": [], "PreviewAny": []}
+CORE_WIDGETS = {
+    "LoadImage": ["image", "upload"], "SaveImage": ["filename_prefix"], "PreviewImage": [], "PreviewAny": [],
+}
 CORE_SOCKETS = {"LoadImage": {}, "SaveImage": {"images": "IMAGE"}, "PreviewImage": {"images": "IMAGE"},
                 "PreviewAny": {"source": "*"}}
 TEST_CONTENT_NET = "test_random_content.safetensors"
@@ -109,7 +110,8 @@ def example_dir():
     """A 256 px RGBA picture whose transparent rectangle is the hole, as nps_example.png."""
     folder = tempfile.mkdtemp(prefix="nps_input_")
     ys, xs = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
-    rgb = np.stack([0.5 + 0.4 * np.sin(xs / 7.0), 0.5 + 0.4 * np.cos(ys / 5.0), 0.4 + 0.3 * np.sin((xs + ys) / 11.0)], -1)
+    rgb = np.stack([0.5 + 0.4 * np.sin(xs / 7.0), 0.5 + 0.4 * np.cos(ys / 5.0),
+                    0.4 + 0.3 * np.sin((xs + ys) / 11.0)], -1)
     alpha = np.ones((SIZE, SIZE), dtype=np.float32)
     top, left, height, width = HOLE
     alpha[top:top + height, left:left + width] = 0.0
@@ -143,7 +145,7 @@ def patch_for_test(prompt: dict) -> dict:
             inputs["model_name"] = TEST_CONTENT_NET
         if "iterations" in inputs:
             inputs["iterations"] = 2
-    for node_id, node in list(prompt.items()):
+    for node in list(prompt.values()):
         if node["class_type"] == "NPSInpaint":
             prompt["900"] = {"class_type": "NPSContentNetLoader", "inputs": {"model_name": TEST_CONTENT_NET}}
             prompt["901"] = {"class_type": "NPSTextureLoss", "inputs": {
@@ -238,7 +240,7 @@ def test_ui_workflow_matches_the_nodes(name):
         if node_type in nodes.NODE_CLASS_MAPPINGS:
             spec = nodes.NODE_CLASS_MAPPINGS[node_type].INPUT_TYPES()
             options = {n: d for s in ("required", "optional") for n, d in spec.get(s, {}).items()}
-            for widget, value in zip(names, node["widgets_values"]):
+            for widget, value in zip(names, node["widgets_values"], strict=False):
                 if widget == "control_after_generate":
                     assert value in ("fixed", "increment", "decrement", "randomize")
                     continue
@@ -274,7 +276,7 @@ def test_ui_and_api_twins_agree(name):
     real = [node for node in workflow["nodes"] if node["type"] not in FRONTEND_ONLY]
     assert {str(node["id"]): node["type"] for node in real} == {k: v["class_type"] for k, v in prompt.items()}
     for node in real:
-        values = dict(zip(widget_names(node["type"]), node.get("widgets_values", [])))
+        values = dict(zip(widget_names(node["type"]), node.get("widgets_values", []), strict=False))
         for widget, value in values.items():
             if widget not in ("upload", "control_after_generate"):
                 assert prompt[str(node["id"])]["inputs"][widget] == value
