@@ -28,6 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .errors import NPSInputError, NPSWeightsError
+from .model_cache import BoundedCache
 from .paths import default_content_weights_path
 from .pyramid import downsample_mask, resize_image
 
@@ -349,7 +350,7 @@ def _parse_config(text: str, path: Path) -> ContentNetConfig:
         ) from exc
 
 
-_CACHE: dict[tuple[str, int, str], ContentNet] = {}
+_CACHE = BoundedCache()  # (resolved path, mtime, device) -> ContentNet, least recently used dropped
 
 
 def clear_content_net_cache() -> None:
@@ -400,7 +401,7 @@ def load_content_net(path: str | os.PathLike | None = None, device: str | torch.
         ) from exc
     model = model.to(dev).float().eval()
     model.requires_grad_(False)
-    _CACHE[key] = model
+    _CACHE.put(key, model)
     return model
 
 
