@@ -48,3 +48,17 @@ WORKING_BYTES_PER_PIXEL = 1536
 OOM_RETRY_CHUNK_DIVISOR = 16   # after an out-of-memory error, the one retry matches with chunk_elements / this
 MIN_CHUNK_ELEMENTS = 1 << 16   # ... but never fewer similarity elements at once than this
 MODEL_CACHE_SIZE = 4           # loaded content networks / feature extractors kept per cache (least recently used dropped)
+# Limits of the settings (nps_core.options checks them before any work; the nodes' widgets use the same).
+MAX_WEIGHT = 1e6           # alpha, beta
+MAX_ITERATIONS = 10000     # L-BFGS iterations per level (the paper: 100); bounds the run time
+MAX_FEATHER = 64           # px
+MAX_SYNTHESIS_STEPS = 64   # synthesis EM steps per level
+MAX_WINDOW_SCALE = 8.0
+MAX_WINDOW = 8192          # px; a larger context window means a hole over ~4096 px: down-scale the image first
+MAX_CONTENT_SIGMA = 64.0   # px
+# Image files: decoding budget (pixels). Checked from the header before decoding (a guard against
+# decompression bombs and running out of memory); Pillow's own error limit is the same 2 x 89478485.
+MAX_IMAGE_PIXELS = 178_956_970
+# Python API images may overshoot 0..1 by this much (resampling ringing); they are used as given.
+# Further out (0..255 floats, -1..1 normalised) is an error naming the range found.
+IMAGE_RANGE_TOLERANCE = 0.1
