@@ -54,7 +54,8 @@ class NPSInpaint(io.ComfyNode):
                 "the surrounding texture while staying close to the coarser result. Before each level's "
                 "optimisation a synthesis step copies coherent patches of the surroundings into the hole "
                 "(synthesis_steps; 0 = the paper's plain optimisation). Known pixels are kept exactly "
-                "(feather 0). Slow on CPU: each level costs 'iterations' network passes."
+                "(feather 0). Connect 'content' to refine another inpainter's rough or low-resolution fill "
+                "instead of the content network's. Slow on CPU: each level costs 'iterations' network passes."
             ),
             inputs=[
                 io.Image.Input("image", tooltip="The image to repair. One image with a batch of N masks gives N fills."),
@@ -75,6 +76,13 @@ class NPSInpaint(io.ComfyNode):
                     "its default layers.",
                 ),
                 synthesis_steps_input(defaults.SYNTHESIS_STEPS, SYNTHESIS_STEPS_TOOLTIP),
+                io.Image.Input(
+                    "content", optional=True,
+                    tooltip="Optional rough fill of the same picture from any inpainter (LaMa, MAT, a diffusion "
+                    "inpaint, a painted guide), at any resolution: it replaces the content network, the pyramid "
+                    "starts at the level closest to its resolution and adds real texture up to full size. Only "
+                    "its pixels under the hole are used. Unconnected = the content network.",
+                ),
             ],
             outputs=[io.Image.Output(display_name="image",
                                      tooltip="The image with the hole filled, same size and batch as the input.")],
@@ -83,13 +91,17 @@ class NPSInpaint(io.ComfyNode):
 
     @classmethod
     def execute(cls, image, mask, alpha, beta, iterations, threshold, feather, seed, content_net=None,
-                texture=None, synthesis_steps=defaults.SYNTHESIS_STEPS) -> io.NodeOutput:
+                texture=None, synthesis_steps=defaults.SYNTHESIS_STEPS, content=None) -> io.NodeOutput:
         seed = seed_value(seed)
         synthesis = synthesis_for_steps(int(synthesis_steps), seed=seed)
         core_image, core_mask = comfy_bridge.image_and_mask_to_core(image, mask, float(threshold))
         if not bool(core_mask.any()):
             return io.NodeOutput(comfy_bridge.image_from_core(core_image))
-        content_net = load_shipped_or_named_content_net(None) if content_net is None else content_net
+        core_content = None if content is None else comfy_bridge.image_to_core(content, "content")
+        if core_content is not None:
+            content_net = None  # a rough fill replaces the content network
+        elif content_net is None:
+            content_net = load_shipped_or_named_content_net(None)
         texture = default_texture() if texture is None else texture
         callback = comfy_bridge.progress_callback(comfy_bridge.node_id(cls))
         need = working_bytes(window_side(core_mask), core_image.shape[0], texture.chunk_elements)
@@ -102,6 +114,7 @@ class NPSInpaint(io.ComfyNode):
                         core_image, core_mask, content_net=content_net, texture=settings,
                         alpha=float(alpha), beta=float(beta), iterations=int(iterations), feather=int(feather),
                         callback=callback, device=device, synthesis=synthesis,
+                        **({} if core_content is None else {"content": core_content}),
                     )
 
             result = retry_out_of_memory(run, texture, device)

@@ -31,7 +31,7 @@ class NPSPyramidDown(io.ComfyNode):
                 io.Image.Input("image", tooltip="A square window crop (from NPS Crop Window)."),
                 io.Mask.Input("mask", tooltip="Its hole mask (1 = fill)."),
                 io.Int.Input(
-                    "size", default=int(defaults.COARSEST), min=32, max=8192, step=defaults.MULTIPLE,
+                    "size", default=int(defaults.COARSEST), min=32, max=int(defaults.MAX_WINDOW), step=defaults.MULTIPLE,
                     tooltip="Side of this level in pixels, a multiple of 8 (128 = the content network's size).",
                 ),
             ],
