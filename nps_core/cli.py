@@ -88,11 +88,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inpaint", help="fill the hole of one image")
     p.add_argument("paths", nargs="*", help="IMAGE [MASK] OUT, or just OUT with --demo")
     p.add_argument("--demo", action="store_true", help=f"use the bundled example ({DEMO_IMAGE.name})")
+    add_inpaint_options(p)
+    p.add_argument("--report", default=None, help="write per-level loss terms and timings as JSON here")
+    from .batch.command import add_batch_parser
+
+    add_batch_parser(sub, add_inpaint_options)
+    return parser
+
+
+def add_inpaint_options(p: argparse.ArgumentParser) -> None:
+    """The options of one inpainting run (shared by `inpaint` and `batch`)."""
     p.add_argument("--backbone", default=defaults.BACKBONE,
                    help="texture network: efficientnet_lite0 (default), vgg19 (paper; needs its weights file), vgg19_random (testing)")
     p.add_argument("--layers", default="", help="comma-separated texture layers (default: the backbone's)")
     p.add_argument("--vgg-weights", default=None, help="path of vgg19-dcbb9e9d.pth or a slim safetensors")
     p.add_argument("--content-weights", default=None, help="content network safetensors (default: shipped)")
+    p.add_argument("--content-image", default=None, metavar="PATH",
+                   help="a rough fill of IMAGE from any inpainter (LaMa, MAT, diffusion, a painted guide), any "
+                   "resolution: used as the content instead of the content network; the texture levels refine it")
     p.add_argument("--iterations", type=int, default=defaults.ITERATIONS, help="L-BFGS iterations per level")
     p.add_argument("--alpha", type=float, default=defaults.ALPHA, help="texture weight")
     p.add_argument("--beta", type=float, default=defaults.BETA, help="total-variation weight")
@@ -108,14 +121,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=defaults.THRESHOLD, help="mask values >= this are hole")
     p.add_argument("--feather", type=int, default=defaults.FEATHER, help="seam feather radius (px)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--report", default=None, help="write per-level loss terms and timings as JSON here")
     p.add_argument("--quiet", action="store_true", help="no progress output")
-    return parser
+
+
+def inpaint_settings(args, device=None) -> dict:
+    """Inpaint options -> keyword arguments of `pipeline.inpaint` with the models loaded.
+
+    The content network (unless --content-image gives rough fills instead) and, when alpha > 0 or
+    synthesis is on, the texture backbone are loaded here, on `device` (default: args.device), so a
+    caller that keeps the dict loads them once.
+    """
+    from .pipeline import resolve_content_net, synthesis_for_steps
+    from .texture import make_texture_settings
+
+    device = torch.device(args.device if device is None else device)
+    synthesis = synthesis_for_steps(0 if args.plain else args.synthesis_steps, seed=args.seed)
+    texture = make_texture_settings(
+        args.backbone, layers=args.layers or None, weights_path=args.vgg_weights,
+        refresh_every=args.refresh_every, device=device,
+    ) if args.alpha > 0 or synthesis.enabled else None
+    # with rough fills (--content-image) the content network is not needed, so not loaded
+    content_net = args.content_weights if args.content_image else resolve_content_net(args.content_weights, device)
+    return dict(
+        content_net=content_net, texture=texture,
+        alpha=args.alpha, beta=args.beta, iterations=args.iterations, threshold=args.threshold,
+        feather=args.feather, device=device, synthesis=synthesis,
+    )
 
 
 def run_inpaint(args) -> int:
-    from .pipeline import inpaint, synthesis_for_steps
-    from .texture import make_texture_settings
+    from .pipeline import inpaint
 
     paths = list(args.paths)
     if args.demo:
@@ -128,18 +163,15 @@ def run_inpaint(args) -> int:
         image_path, mask_path, out_path = paths
     else:
         raise NPSInputError("usage: python -m nps_core inpaint IMAGE [MASK] OUT  (or --demo OUT)")
-    synthesis = synthesis_for_steps(0 if args.plain else args.synthesis_steps, seed=args.seed)
     image, mask = load_image_and_mask(image_path, mask_path)
-    device = torch.device(args.device)
-    texture = make_texture_settings(
-        args.backbone, layers=args.layers or None, weights_path=args.vgg_weights,
-        refresh_every=args.refresh_every, device=device,
-    ) if args.alpha > 0 or synthesis.enabled else None
-    result = inpaint(
-        image, mask, content_net=args.content_weights, texture=texture, alpha=args.alpha,
-        beta=args.beta, iterations=args.iterations, threshold=args.threshold, feather=args.feather,
-        device=device, callback=None if args.quiet else TextProgress(), synthesis=synthesis,
-    )
+    content = None
+    if args.content_image:
+        from .image_io import read_image
+
+        content = read_image(args.content_image, what="--content-image").image_tensor()
+    settings = inpaint_settings(args)
+    result = inpaint(image, mask, callback=None if args.quiet else TextProgress(), content=content, **settings)
+    texture, synthesis = settings["texture"], settings["synthesis"]
     save_image(result.image, out_path)
     if not args.quiet:
         if texture is not None:
@@ -161,6 +193,10 @@ def main(argv=None) -> int:
     try:
         if args.command == "inpaint":
             return run_inpaint(args)
+        if args.command == "batch":
+            from .batch.command import run_batch
+
+            return run_batch(args, inpaint_settings)
     except (NPSInputError, NPSWeightsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

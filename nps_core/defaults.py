@@ -62,3 +62,7 @@ MAX_IMAGE_PIXELS = 178_956_970
 # Python API images may overshoot 0..1 by this much (resampling ringing); they are used as given.
 # Further out (0..255 floats, -1..1 normalised) is an error naming the range found.
 IMAGE_RANGE_TOLERANCE = 0.1
+# Folder jobs (nps_core.batch): the JSON report's name under OUT, and each Ray CPU actor's share
+# (its torch threads): one per actor lets a machine's cores run that many files side by side.
+BATCH_REPORT_NAME = "nps_batch_report.json"
+BATCH_RAY_CPUS_PER_WORKER = 1.0

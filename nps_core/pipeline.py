@@ -14,8 +14,15 @@ from . import defaults
 from .errors import NPSInputError, NPSOutOfMemoryError
 from .inputs import as_bchw_image, broadcast_pair
 from .optimize import optimize_scale
-from .pyramid import downsample_image, downsample_mask, level_sizes, upsample_image
-from .synthesis import SynthesisSettings, Synthesiser
+from .pyramid import (
+    downsample_image,
+    downsample_mask,
+    level_sizes,
+    resize_image,
+    upsample_image,
+)
+from .rough_fill import crop_for_window, prepare_rough_fill, start_level
+from .synthesis import Synthesiser, SynthesisSettings
 from .window import ContextWindow, crop_window, plan_window, stitch_window
 
 
@@ -104,21 +111,34 @@ def is_out_of_memory(exc: BaseException) -> bool:
 def fill_window(
     win_image, win_mask, content_net, texture, alpha, beta, iterations, callback=None,
     synthesis: SynthesisSettings | None = None, content_sigma: float = defaults.CONTENT_SIGMA,
+    content: torch.Tensor | None = None,
 ):
     """Coarse-to-fine fill of square windows [B,3,S,S] / [B,1,S,S]; returns ([B,3,S,S], reports).
 
-    Per level: reference = content fill (coarsest) or the up-sampled coarser result; with synthesis
-    enabled (needs `texture` for its features) the level starts from the voted synthesis of the
-    reference, which is also the content target; then optimize_scale.
+    Per level: reference = content fill (the first level) or the up-sampled coarser result; with
+    synthesis enabled (needs `texture` for its features) the level starts from the voted synthesis
+    of the reference, which is also the content target; then optimize_scale.
+    content: optional rough fill of the windows [B or 1,3,h,w] float 0..1 (any resolution; see
+    nps_core.rough_fill): the pyramid then starts at the level closest to its resolution, whose
+    hole is the fill resized to it, and `content_net` is not used (may be None). Reports cover the
+    levels that ran.
     """
     sizes = level_sizes(win_image.shape[-1])
+    first = 0
+    if content is not None:
+        content = prepare_rough_fill(content, win_image.shape[0])
+        first = start_level(sizes, tuple(content.shape[-2:]))
     synthesis = SynthesisSettings() if synthesis is None else synthesis
     synthesiser = Synthesiser(texture, synthesis) if synthesis.enabled and texture is not None else None
     reports, current = [], None
-    for level, size in enumerate(sizes):
+    run = sizes[first:]
+    for level, size in enumerate(run):
         image_l = downsample_image(win_image, size, mask=win_mask)
         mask_l = downsample_mask(win_mask, size)
-        if level == 0:
+        if level == 0 and content is not None:
+            fill = resize_image(content.to(image_l.device, image_l.dtype), size)
+            init = torch.where(mask_l > 0.5, fill, image_l)
+        elif level == 0:
             init = content_fill(content_net, image_l, mask_l)
         else:
             init = upsample_image(current, size)
@@ -130,7 +150,7 @@ def fill_window(
                 synth_seconds = time.perf_counter() - started
             current, report = optimize_scale(
                 image_l, mask_l, init, texture, alpha=alpha, beta=beta, iterations=iterations,
-                callback=callback, level=level, levels=len(sizes), content_sigma=content_sigma,
+                callback=callback, level=level, levels=len(run), content_sigma=content_sigma,
             )
             report.seconds += synth_seconds
             report.synthesis_seconds = synth_seconds
@@ -138,7 +158,7 @@ def fill_window(
             if not is_out_of_memory(exc):
                 raise
             raise NPSOutOfMemoryError(
-                f"out of memory at pyramid level {level + 1}/{len(sizes)} ({size}x{size} px on "
+                f"out of memory at pyramid level {level + 1}/{len(run)} ({size}x{size} px on "
                 f"{image_l.device}): use a smaller hole or image, fewer texture source patches "
                 f"(max_sources), or run on a device with more memory."
             ) from exc
@@ -163,6 +183,7 @@ def inpaint(
     callback=None,
     synthesis: SynthesisSettings | None = None,
     content_sigma: float = defaults.CONTENT_SIGMA,
+    content: torch.Tensor | None = None,
 ) -> InpaintResult:
     """Inpaint the hole of each image with Multi-Scale Neural Patch Synthesis.
 
@@ -174,11 +195,16 @@ def inpaint(
     error. Pixels outside the mask are bit-exact unless feather > 0. callback(ProgressEvent) is
     called every iteration and may raise to cancel. synthesis: SynthesisSettings (None = defaults;
     `SynthesisSettings(steps=0, first_steps=0)` = the paper's plain optimisation); content_sigma:
-    see optimize_scale.
+    see optimize_scale. content: optional rough fill from any inpainter [B or 1,3,h,w] float 0..1 in
+    the image's frame at any resolution (stretched to the image's size; only its hole pixels are
+    used): it replaces the content network's prediction, the pyramid starts at the level closest
+    to its resolution (nps_core.rough_fill) and `content_net` is not loaded.
     """
     started = time.perf_counter()
     image = as_bchw_image(image)
     image, mask = broadcast_pair(image, mask, threshold)
+    if content is not None:
+        content = prepare_rough_fill(content, image.shape[0])
     has_hole = check_masks(mask)
     if not bool(has_hole.any()):
         return InpaintResult(image=image.clone(), seconds=time.perf_counter() - started)
@@ -189,7 +215,7 @@ def inpaint(
         from .texture import make_texture_settings
 
         texture = make_texture_settings(backbone, device=device)
-    model = resolve_content_net(content_net, device)
+    model = resolve_content_net(content_net, device) if content is None else None
 
     active = torch.nonzero(has_hole).flatten()
     img_a, mask_a = image[active], mask[active]
@@ -201,8 +227,11 @@ def inpaint(
         )
     win_image = crop_window(img_a.to(device), window)
     win_mask = crop_window(mask_a.to(device), window)
+    win_content = None
+    if content is not None:
+        win_content = crop_for_window(content, window, active.tolist()).to(device)
     filled, reports = fill_window(win_image, win_mask, model, texture, alpha, beta, iterations, callback,
-                                   synthesis, content_sigma)
+                                   synthesis, content_sigma, win_content)
     stitched = stitch_window(img_a, mask_a, filled.to(image.device), window, feather)
     out = image.clone()
     out[active] = stitched

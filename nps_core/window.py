@@ -84,16 +84,54 @@ def plan_window(
 
 
 def _reflect_pad(x: torch.Tensor, pad_lrtb: tuple) -> torch.Tensor:
-    """Reflect padding that also works when a pad exceeds the image side (applied repeatedly)."""
+    """Reflect padding that also works when a pad exceeds the image side (applied repeatedly); an
+    axis of one pixel is replicated instead (reflection needs two). Each axis is padded on its own."""
     left, right, top, bottom = pad_lrtb
-    while left > 0 or right > 0 or top > 0 or bottom > 0:
-        h, w = x.shape[-2], x.shape[-1]
-        if h < 2 or w < 2:  # reflection needs two pixels: fall back to replication
-            return F.pad(x, (left, right, top, bottom), mode="replicate")
-        step = (min(left, w - 1), min(right, w - 1), min(top, h - 1), min(bottom, h - 1))
-        x = F.pad(x, step, mode="reflect")
-        left, right, top, bottom = (a - s for a, s in zip((left, right, top, bottom), step))
+    while left > 0 or right > 0:
+        w = x.shape[-1]
+        if w < 2:
+            x = F.pad(x, (left, right, 0, 0), mode="replicate")
+            break
+        step = (min(left, w - 1), min(right, w - 1))
+        x = F.pad(x, (*step, 0, 0), mode="reflect")
+        left, right = left - step[0], right - step[1]
+    while top > 0 or bottom > 0:
+        h = x.shape[-2]
+        if h < 2:
+            x = F.pad(x, (0, 0, top, bottom), mode="replicate")
+            break
+        step = (min(top, h - 1), min(bottom, h - 1))
+        x = F.pad(x, (0, 0, *step), mode="reflect")
+        top, bottom = top - step[0], bottom - step[1]
     return x
+
+
+def _axis_span(start: int, length: int, size: int):
+    """Rows (or columns) of an axis of `size` that a reflect-padded crop [start, start+length) reads,
+    as (first, end, pad_before, pad_after)."""
+    before, after = max(0, -start), max(0, start + length - size)
+    first, end = max(0, start), min(size, start + length)
+    if before and after:
+        return 0, size, before, after
+    if before:  # reflection about row 0 reads rows 1..before
+        end = min(size, max(end, before + 1))
+    if after:
+        first = max(0, min(first, size - 1 - after))
+    return first, end, before, after
+
+
+def crop_box(x: torch.Tensor, top: int, left: int, height: int, width: int) -> torch.Tensor:
+    """Rows top..top+height, columns left..left+width of x [B,C,H,W] -> [B,C,height,width]; the parts
+    outside x are filled by reflection (a view of x when the box lies inside it). Only the rows and
+    columns the box and its reflection need are read, so a small box of a huge image stays small."""
+    H, W = int(x.shape[-2]), int(x.shape[-1])
+    y0, y1, pt, pb = _axis_span(top, height, H)
+    x0, x1, pl, pr = _axis_span(left, width, W)
+    part = x[:, :, y0:y1, x0:x1]
+    if pt or pb or pl or pr:
+        part = _reflect_pad(part, (pl, pr, pt, pb))
+    y, xx = top + pt - y0, left + pl - x0
+    return part[:, :, y : y + height, xx : xx + width]
 
 
 def crop_window(x: torch.Tensor, window: ContextWindow) -> torch.Tensor:
@@ -103,16 +141,8 @@ def crop_window(x: torch.Tensor, window: ContextWindow) -> torch.Tensor:
             f"tensor {tuple(x.shape)} does not match the window ({window.describe()}); crop the same "
             f"image/mask the window was planned for."
         )
-    H, W = window.image_hw
     S = window.size
-    crops = []
-    for b, (t, l) in enumerate(zip(window.tops, window.lefts)):
-        pad = (max(0, -l), max(0, l + S - W), max(0, -t), max(0, t + S - H))
-        item = x[b : b + 1]
-        if any(pad):
-            item = _reflect_pad(item, pad)
-        y0, x0 = t + pad[2], l + pad[0]
-        crops.append(item[:, :, y0 : y0 + S, x0 : x0 + S])
+    crops = [crop_box(x[b : b + 1], t, l, S, S) for b, (t, l) in enumerate(zip(window.tops, window.lefts))]
     return torch.cat(crops, dim=0).contiguous()
 
 
