@@ -113,8 +113,7 @@ class NPSInpaint(io.ComfyNode):
                     return inpaint(
                         core_image, core_mask, content_net=content_net, texture=settings,
                         alpha=float(alpha), beta=float(beta), iterations=int(iterations), feather=int(feather),
-                        callback=callback, device=device, synthesis=synthesis,
-                        **({} if core_content is None else {"content": core_content}),
+                        callback=callback, device=device, synthesis=synthesis, content=core_content,
                     )
 
             result = retry_out_of_memory(run, texture, device)

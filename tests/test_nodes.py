@@ -648,3 +648,22 @@ def test_other_errors_are_not_retried(content_net, texture, monkeypatch):
     with pytest.raises(RuntimeError, match="some other failure"):
         run_inpaint(make_image(size=128), make_mask(size=128), content_net, texture, iterations=1)
     assert calls == [1]
+
+
+# ----------------------------------------------------------------------------- rough fill as the content
+
+def test_inpaint_content_input_replaces_the_content_network(texture, monkeypatch):
+    """A rough fill (any resolution) is the content: its colour carries into the hole, no network is loaded."""
+    monkeypatch.setattr(PACK.nodes.inpaint_node, "load_shipped_or_named_content_net",
+                        lambda *a: pytest.fail("the content network was loaded although a rough fill was given"))
+    monkeypatch.setattr(PACK.nps_core.pipeline, "content_fill",
+                        lambda *a: pytest.fail("the content network ran although a rough fill was given"))
+    image, mask = make_image(size=128), make_mask(size=128)
+    hole = mask[0] > 0.5
+    fills = {}
+    for colour in (0.1, 0.9):
+        rough = torch.full((1, 32, 32, 3), colour)  # a flat low-resolution "inpainter output"
+        (fills[colour],) = run("NPSInpaint", image, mask, 0.02, 0.02, 1, 0.5, 0, 0, texture=texture,
+                               synthesis_steps=0, content=rough)
+        assert outside_equal(fills[colour], image, mask)
+    assert float(fills[0.9][0][hole].mean()) > float(fills[0.1][0][hole].mean()) + 0.2
