@@ -667,3 +667,13 @@ def test_inpaint_content_input_replaces_the_content_network(texture, monkeypatch
                                synthesis_steps=0, content=rough)
         assert outside_equal(fills[colour], image, mask)
     assert float(fills[0.9][0][hole].mean()) > float(fills[0.1][0][hole].mean()) + 0.2
+
+
+def test_pyproject_states_the_minimum_comfyui_version_the_pack_checks():
+    import tomllib
+
+    with open(os.path.join(comfy_stubs.REPO_ROOT, "pyproject.toml"), "rb") as handle:
+        tool_comfy = tomllib.load(handle)["tool"]["comfy"]
+    assert tool_comfy["requires-comfyui"] == ">=" + PACK.nodes.comfy_requirements.MIN_COMFYUI_TEXT
+    readme = open(os.path.join(comfy_stubs.REPO_ROOT, "README.md"), encoding="utf-8").read()
+    assert f"ComfyUI {PACK.nodes.comfy_requirements.MIN_COMFYUI_TEXT}" in readme
