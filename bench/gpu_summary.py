@@ -26,7 +26,9 @@ def _status(steps, name) -> str:
     if name not in steps:
         return "not run"
     rc, seconds = steps[name]
-    return f"ok ({seconds} s)" if rc == 0 else ("TIMED OUT" if rc in (124, 137) else f"FAILED rc={rc}") + f" ({seconds} s)"
+    if rc == 0:
+        return f"ok ({seconds} s)"
+    return ("TIMED OUT" if rc in (124, 137) else f"FAILED rc={rc}") + f" ({seconds} s)"
 
 
 def _json(path: Path):
@@ -60,7 +62,9 @@ def rows(folder: Path) -> list[tuple[str, str, str]]:
     data = _json(folder / "pipeline.json")
     for row in (data or {}).get("rows", []):
         target = TARGETS.get(row["size"])
-        verdict = "" if target is None else (" - meets" if row["seconds"] < target else " - MISSES") + f" the {target:g} s target"
+        verdict = ""
+        if target is not None:
+            verdict = (" - meets" if row["seconds"] < target else " - MISSES") + f" the {target:g} s target"
         out.append((f"inpaint() {row['size']} px / {row['hole']} px hole, defaults",
                     f"{row['seconds']:.2f} s{verdict}; peak CUDA {_gib(row.get('peak_cuda_bytes'))} "
                     f"(node's estimate {_gib(row['estimate_bytes'])})", "ok"))

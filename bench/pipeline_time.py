@@ -25,8 +25,8 @@ for _path in (str(ROOT), str(ROOT / "bench")):
 
 def run_case(size: int, hole: int, texture, device, iterations: int) -> dict:
     import torch
-
     from speed import centre_mask, test_image
+
     from nps_core import inpaint
     from nps_core.memory import working_bytes
     from nps_core.window import plan_window
@@ -71,14 +71,14 @@ def main(argv=None) -> int:
     iterations = a.iterations or defaults.ITERATIONS
     texture = make_texture_settings(backbone, device=device)
     run_case(256, 128, texture, device, 2)  # warm-up, untimed
-    rows = [run_case(s, h, texture, device, iterations) for s, h in zip(sizes, holes)]
+    rows = [run_case(s, h, texture, device, iterations) for s, h in zip(sizes, holes, strict=True)]
     meta = {"device": str(device), "backbone": backbone, "iterations": iterations, "torch": torch.__version__,
             "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
             "precision": texture.compute_dtype.__repr__(), "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     for row in rows:
         peak = row.get("peak_cuda_bytes")
-        print(f"{row['size']} px, {row['hole']} px hole (window {row['window']}): {row['seconds']:.2f} s"
-              + (f", peak CUDA {peak / 2**30:.2f} GiB, estimate {row['estimate_bytes'] / 2**30:.2f} GiB" if peak else ""))
+        memory = f", peak CUDA {peak / 2**30:.2f} GiB, estimate {row['estimate_bytes'] / 2**30:.2f} GiB" if peak else ""
+        print(f"{row['size']} px, {row['hole']} px hole (window {row['window']}): {row['seconds']:.2f} s{memory}")
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))

@@ -40,9 +40,11 @@ NODE_SPECS = {
         "size": [300, 160],
     },
     "NPSPyramidDown": {
-        "widgets": ["size"], "inputs": [("image", "IMAGE"), ("mask", "MASK")], "outputs": ["IMAGE", "MASK"], "size": [280, 110],
+        "widgets": ["size"], "inputs": [("image", "IMAGE"), ("mask", "MASK")], "outputs": ["IMAGE", "MASK"],
+        "size": [280, 110],
     },
-    "NPSPyramidUp": {"widgets": [], "inputs": [("image", "IMAGE"), ("like", "IMAGE")], "outputs": ["IMAGE"], "size": [260, 70]},
+    "NPSPyramidUp": {"widgets": [], "inputs": [("image", "IMAGE"), ("like", "IMAGE")], "outputs": ["IMAGE"],
+                     "size": [260, 70]},
     "NPSContentNetLoader": {"widgets": ["model_name"], "inputs": [], "outputs": ["NPS_CONTENT_NET"], "size": [300, 70]},
     "NPSContentFill": {
         "widgets": [], "inputs": [("content_net", "NPS_CONTENT_NET"), ("image", "IMAGE"), ("mask", "MASK")],
@@ -211,11 +213,11 @@ def to_ui(nodes, links, groups, view) -> dict:
         spec = NODE_SPECS[node_type]
         inputs = []
         for index, (name, kind) in enumerate(spec["inputs"]):
-            link = next((l[0] for l in ui_links if l[3] == node_id and l[4] == index), None)
+            link = next((lk[0] for lk in ui_links if lk[3] == node_id and lk[4] == index), None)
             inputs.append({"name": name, "type": kind, "link": link})
         outputs = []
         for slot, kind in enumerate(spec["outputs"]):
-            out_links = [l[0] for l in ui_links if l[1] == node_id and l[2] == slot]
+            out_links = [lk[0] for lk in ui_links if lk[1] == node_id and lk[2] == slot]
             outputs.append({"name": output_name(node_type, slot), "type": kind, "links": out_links or None,
                             "slot_index": slot})
         node = {

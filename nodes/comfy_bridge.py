@@ -20,11 +20,10 @@ import os
 import time
 from typing import Callable
 
-import torch
-
 import comfy.model_management as model_management
 import comfy.utils
 import folder_paths
+import torch
 
 from ..nps_core import inputs as core_inputs
 from ..nps_core.errors import NPSInputError

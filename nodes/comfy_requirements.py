@@ -51,5 +51,6 @@ def check_comfyui() -> None:
         importlib.import_module("comfy_api.latest")
     except ImportError as exc:
         if version is not None:  # new enough, yet the V3 API does not import: say why
-            need = f"nps-inpaint: ComfyUI {version}'s comfy_api.latest failed to import ({exc}); repair that ComfyUI install."
+            need = (f"nps-inpaint: ComfyUI {version}'s comfy_api.latest failed to import ({exc}); "
+                    "repair that ComfyUI install.")
         raise ComfyUITooOldError(need) from None

@@ -13,8 +13,16 @@ from . import comfy_bridge
 from .loader_nodes import default_texture, load_shipped_or_named_content_net
 from .model_memory import models_on_compute_device, retry_out_of_memory
 from .schema import (
-    CATEGORY, SYNTHESIS_TOOLTIP_OFF, ContentNet, Texture, feather_input, loss_weight_inputs, seed_input, seed_value,
-    synthesis_steps_input, threshold_input,
+    CATEGORY,
+    SYNTHESIS_TOOLTIP_OFF,
+    ContentNet,
+    Texture,
+    feather_input,
+    loss_weight_inputs,
+    seed_input,
+    seed_value,
+    synthesis_steps_input,
+    threshold_input,
 )
 
 SYNTHESIS_STEPS_TOOLTIP = (
@@ -58,7 +66,8 @@ class NPSInpaint(io.ComfyNode):
                 "instead of the content network's. Slow on CPU: each level costs 'iterations' network passes."
             ),
             inputs=[
-                io.Image.Input("image", tooltip="The image to repair. One image with a batch of N masks gives N fills."),
+                io.Image.Input("image",
+                               tooltip="The image to repair. One image with a batch of N masks gives N fills."),
                 io.Mask.Input(
                     "mask",
                     tooltip="The hole (1 = fill), e.g. LoadImage's mask of a PNG with transparent pixels. "

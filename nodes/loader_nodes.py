@@ -21,7 +21,7 @@ AUTO_WEIGHTS = "auto"
 
 
 def load_shipped_or_named_content_net(model_name: str | None):
-    """The content network on the offload device: the shipped file (None or SHIPPED_CONTENT_NET) or a file in models/nps."""
+    """The content network on the offload device: the shipped one (None / SHIPPED_CONTENT_NET) or a models/nps file."""
     path = None if model_name in (None, SHIPPED_CONTENT_NET) else comfy_bridge.model_file_path(model_name, "model_name")
     return load_content_net(path, device=offload_device())
 

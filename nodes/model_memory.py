@@ -19,9 +19,8 @@ from __future__ import annotations
 import contextlib
 from typing import Callable, Iterator
 
-import torch
-
 import comfy.model_management as model_management
+import torch
 
 from ..nps_core.memory import smaller_chunks
 from ..nps_core.pipeline import is_out_of_memory

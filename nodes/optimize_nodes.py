@@ -10,7 +10,7 @@ from ..nps_core import defaults
 from ..nps_core.inputs import match_batch
 from ..nps_core.memory import working_bytes
 from ..nps_core.optimize import optimize_scale
-from ..nps_core.synthesis import SynthesisSettings, Synthesiser
+from ..nps_core.synthesis import Synthesiser, SynthesisSettings
 from . import comfy_bridge
 from .model_memory import models_on_compute_device, retry_out_of_memory
 from .resizing import resize_to
@@ -87,7 +87,9 @@ class NPSOptimizeScale(io.ComfyNode):
 
         def run(settings):
             started = time.perf_counter()
-            start = Synthesiser(settings, synthesis).level(core_image, core_mask, core_init) if synthesis.enabled else core_init
+            start = core_init
+            if synthesis.enabled:
+                start = Synthesiser(settings, synthesis).level(core_image, core_mask, core_init)
             synth_seconds = time.perf_counter() - started if synthesis.enabled else 0.0
             result, report = optimize_scale(
                 core_image, core_mask, start, settings, alpha=float(alpha), beta=float(beta),

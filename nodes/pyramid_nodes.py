@@ -31,7 +31,8 @@ class NPSPyramidDown(io.ComfyNode):
                 io.Image.Input("image", tooltip="A square window crop (from NPS Crop Window)."),
                 io.Mask.Input("mask", tooltip="Its hole mask (1 = fill)."),
                 io.Int.Input(
-                    "size", default=int(defaults.COARSEST), min=32, max=int(defaults.MAX_WINDOW), step=defaults.MULTIPLE,
+                    "size", default=int(defaults.COARSEST), min=32, max=int(defaults.MAX_WINDOW),
+                    step=defaults.MULTIPLE,
                     tooltip="Side of this level in pixels, a multiple of 8 (128 = the content network's size).",
                 ),
             ],
@@ -77,7 +78,8 @@ class NPSPyramidUp(io.ComfyNode):
                 io.Image.Input("like", tooltip="Any image of the target size (e.g. the next level's window); "
                                "only its size is used."),
             ],
-            outputs=[io.Image.Output(display_name="image", tooltip="'image' resized to the height and width of 'like'.")],
+            outputs=[io.Image.Output(display_name="image",
+                                     tooltip="'image' resized to the height and width of 'like'.")],
         )
 
     @classmethod

@@ -2,7 +2,8 @@
 
 Each widget that more than one node shows (threshold, feather, alpha / beta / iterations, the
 synthesis steps, the seed) is defined here once, with the core's default and limits
-(`nps_core.defaults`, the same ones `nps_core.options` checks), its range and its tooltip. The functions return fresh `io.*.Input` objects, so a node may pass its own
+(`nps_core.defaults`, the same ones `nps_core.options` checks), its range and its tooltip. The
+functions return fresh `io.*.Input` objects, so a node may pass its own
 tooltip where the meaning differs (e.g. what `iterations` counts).
 """
 
@@ -45,16 +46,19 @@ def feather_input() -> io.Int.Input:
 def loss_weight_inputs(iterations_tooltip: str) -> list:
     """`alpha`, `beta` and `iterations` widgets (the per-scale objective) with the core's defaults."""
     return [
-        io.Float.Input("alpha", default=float(defaults.ALPHA), min=0.0, max=float(defaults.MAX_WEIGHT), step=0.0001, tooltip=ALPHA_TOOLTIP),
+        io.Float.Input("alpha", default=float(defaults.ALPHA), min=0.0, max=float(defaults.MAX_WEIGHT), step=0.0001,
+                       tooltip=ALPHA_TOOLTIP),
         io.Float.Input("beta", default=float(defaults.BETA), min=0.0, max=float(defaults.MAX_WEIGHT), step=0.0001,
                        tooltip="Total-variation (smoothness) weight: higher = smoother fill."),
-        io.Int.Input("iterations", default=int(defaults.ITERATIONS), min=1, max=int(defaults.MAX_ITERATIONS), tooltip=iterations_tooltip),
+        io.Int.Input("iterations", default=int(defaults.ITERATIONS), min=1, max=int(defaults.MAX_ITERATIONS),
+                     tooltip=iterations_tooltip),
     ]
 
 
 def synthesis_steps_input(default: int, tooltip: str) -> io.Int.Input:
     """Optional `synthesis_steps` widget (optional so workflows saved before it existed still load)."""
-    return io.Int.Input("synthesis_steps", default=int(default), min=0, max=int(defaults.MAX_SYNTHESIS_STEPS), optional=True, tooltip=tooltip)
+    return io.Int.Input("synthesis_steps", default=int(default), min=0, max=int(defaults.MAX_SYNTHESIS_STEPS),
+                        optional=True, tooltip=tooltip)
 
 
 def seed_value(seed) -> int:

@@ -45,11 +45,14 @@ class NPSCropWindow(io.ComfyNode):
                               "serve a batch, and one image may be cut with a batch of masks."),
                 threshold_input(),
                 io.Float.Input(
-                    "window_scale", default=float(defaults.WINDOW_SCALE), min=1.0, max=float(defaults.MAX_WINDOW_SCALE), step=0.1,
-                    tooltip="Window side as a multiple of the hole's longer side (the paper: 2, a 256 px hole in 512 px).",
+                    "window_scale", default=float(defaults.WINDOW_SCALE), min=1.0,
+                    max=float(defaults.MAX_WINDOW_SCALE), step=0.1,
+                    tooltip="Window side as a multiple of the hole's longer side (the paper: 2, a 256 px hole in "
+                    "512 px).",
                 ),
                 io.Int.Input(
-                    "min_size", default=int(defaults.MIN_WINDOW), min=8, max=int(defaults.MAX_WINDOW), step=defaults.MULTIPLE,
+                    "min_size", default=int(defaults.MIN_WINDOW), min=8, max=int(defaults.MAX_WINDOW),
+                    step=defaults.MULTIPLE,
                     tooltip="Smallest window side in pixels (128 = the content network's input size).",
                 ),
             ],

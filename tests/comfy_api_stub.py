@@ -266,7 +266,7 @@ class ComfyNode:
 
 
 class ComfyExtension(ABC):
-    async def on_load(self) -> None:
+    async def on_load(self) -> None:  # noqa: B027 - optional hook, empty by default (as in ComfyUI)
         """Called when the extension is loaded."""
 
     @abstractmethod

@@ -20,7 +20,6 @@ import comfy_stubs  # noqa: E402
 comfy_stubs.install(tempfile.mkdtemp(prefix="nps_models_"))
 
 import comfy.model_management as mm  # noqa: E402
-
 from conftest import square_mask, striped_image  # noqa: E402
 
 PACK = comfy_stubs.load_pack()

@@ -12,11 +12,11 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 
+import comfy_stubs
 import pytest
 import torch
-
-import comfy_stubs
 from conftest import square_mask, striped_image
+
 from nps_core.content_net import predict_content, prepare_input
 from nps_core.pipeline import inpaint
 from nps_core.pyramid import downsample_image, downsample_mask, resize_image

@@ -14,10 +14,9 @@ import sys
 import tempfile
 import types
 
+import comfy_stubs
 import pytest
 import torch
-
-import comfy_stubs
 
 comfy_stubs.install(tempfile.mkdtemp(prefix="nps_models_"))
 
@@ -361,7 +360,7 @@ def test_optimize_scale_output_progress_and_no_mutation(content_net, texture):
     copies = [t.clone() for t in (image, mask, small_init)]
     out, report = run("NPSOptimizeScale", image, mask, small_init, texture, 0.02, 0.02, 3)
     assert out.shape == image.shape and out.dtype == torch.float32 and out.device.type == "cpu"
-    assert all(torch.equal(a, b) for a, b in zip((image, mask, small_init), copies))
+    assert all(torch.equal(a, b) for a, b in zip((image, mask, small_init), copies, strict=True))
     assert outside_equal(out, image, mask)
     assert not torch.equal(out[0, 40:72, 48:88], image[0, 40:72, 48:88])
     assert isinstance(report, str) and report
@@ -555,7 +554,11 @@ def test_loaders_put_models_on_the_offload_device(monkeypatch):
     seen = []
     for name in ("load_content_net", "make_texture_settings"):
         real = getattr(loaders, name)
-        monkeypatch.setattr(loaders, name, lambda *a, _real=real, **k: seen.append(torch.device(k["device"])) or _real(*a, **k))
+        def spy(*args, _real=real, **kwargs):
+            seen.append(torch.device(kwargs["device"]))
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(loaders, name, spy)
     mm.set_devices(compute="cpu:0", offload="cpu")  # distinct devices that both compute on the CPU
     run("NPSContentNetLoader", "content_net (shipped)")
     run("NPSTextureLoss", "vgg19_random", "", "", 3, 2, "auto")
@@ -580,7 +583,8 @@ def test_inpaint_asks_comfyui_for_memory_and_moves_models_only_for_the_run(conte
     assert during["net"] == [compute] and during["texture"] == [compute] and during["device"] == compute
     assert net_moves == [compute, offload] and texture_moves == [compute, offload]  # back after the run
     (kind, needed, device), = during["calls"]  # asked before anything moved
-    weights = sum(t.numel() * t.element_size() for m in (content_net, texture.extractor) for t in m.state_dict().values())
+    weights = sum(t.numel() * t.element_size()
+                  for m in (content_net, texture.extractor) for t in m.state_dict().values())
     assert kind == "free_memory" and device == compute and needed > weights
 
 

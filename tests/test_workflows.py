@@ -2,9 +2,9 @@
 
 A tiny executor resolves the API-format links and calls each V3 node's `execute` (stand-ins' FUNCTION
 for ComfyUI's LoadImage/SaveImage/PreviewImage/PreviewAny). Widget names and kinds come from the
-nodes' V1-style INPUT_TYPES (what ComfyUI's /object_info sends the front end). The workflows are patched for speed: a 256 px image,
-`vgg19_random` texture features, a seeded random content network (saved to models/nps and
-loaded by the real loader node) and 2 iterations per scale.
+nodes' V1-style INPUT_TYPES (what ComfyUI's /object_info sends the front end). The workflows are
+patched for speed: a 256 px image, `vgg19_random` texture features, a seeded random content network
+(saved to models/nps and loaded by the real loader node) and 2 iterations per scale.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ import json
 import os
 import tempfile
 
+import comfy_stubs
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-
-import comfy_stubs
 
 comfy_stubs.install(tempfile.mkdtemp(prefix="nps_models_"))
 
@@ -35,8 +34,8 @@ API_DIR = os.path.join(WORKFLOW_DIR, "api")
 UI_FILES = sorted(f for f in os.listdir(WORKFLOW_DIR) if f.endswith(".json"))
 API_FILES = sorted(f for f in os.listdir(API_DIR) if f.endswith(".json"))
 FRONTEND_ONLY = {"Note", "MarkdownNote"}
-CORE_WIDGETS = {"LoadImage": ["image", "upload"], "SaveImage": ["filename_prefix"], "PreviewImage": [], "PreviewAny": [],
-                "ImageScaleBy": ["upscale_method", "scale_by"]}
+CORE_WIDGETS = {"LoadImage": ["image", "upload"], "SaveImage": ["filename_prefix"], "PreviewImage": [],
+                "PreviewAny": [], "ImageScaleBy": ["upscale_method", "scale_by"]}
 WIDGET_KINDS = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 CORE_SOCKETS = {"LoadImage": {}, "SaveImage": {"images": "IMAGE"}, "PreviewImage": {"images": "IMAGE"},
                 "PreviewAny": {"source": "*"}, "ImageScaleBy": {"image": "IMAGE"}}
@@ -127,7 +126,8 @@ def example_dir():
     """A 256 px RGBA picture whose transparent rectangle is the hole, as nps_example.png."""
     folder = tempfile.mkdtemp(prefix="nps_input_")
     ys, xs = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
-    rgb = np.stack([0.5 + 0.4 * np.sin(xs / 7.0), 0.5 + 0.4 * np.cos(ys / 5.0), 0.4 + 0.3 * np.sin((xs + ys) / 11.0)], -1)
+    rgb = np.stack([0.5 + 0.4 * np.sin(xs / 7.0), 0.5 + 0.4 * np.cos(ys / 5.0),
+                    0.4 + 0.3 * np.sin((xs + ys) / 11.0)], -1)
     alpha = np.ones((SIZE, SIZE), dtype=np.float32)
     top, left, height, width = HOLE
     alpha[top:top + height, left:left + width] = 0.0
@@ -162,7 +162,7 @@ def patch_for_test(prompt: dict) -> dict:
             inputs["model_name"] = TEST_CONTENT_NET
         if "iterations" in inputs:
             inputs["iterations"] = 2
-    for node_id, node in list(prompt.items()):
+    for node in list(prompt.values()):
         if node["class_type"] == "NPSInpaint":
             prompt["900"] = {"class_type": "NPSContentNetLoader", "inputs": {"model_name": TEST_CONTENT_NET}}
             prompt["901"] = {"class_type": "NPSTextureLoss", "inputs": {
@@ -263,7 +263,7 @@ def test_ui_workflow_matches_the_nodes(name):
         assert len(node.get("widgets_values", [])) == len(names), f"{name}: node {node['id']} {node_type} widgets"
         if node_type in NODES:
             options = input_specs(node_type)
-            for widget, value in zip(names, node["widgets_values"]):
+            for widget, value in zip(names, node["widgets_values"], strict=True):
                 if widget == "control_after_generate":
                     assert value in ("fixed", "increment", "decrement", "randomize")
                     continue
@@ -298,7 +298,7 @@ def test_ui_and_api_twins_agree(name):
     real = [node for node in workflow["nodes"] if node["type"] not in FRONTEND_ONLY]
     assert {str(node["id"]): node["type"] for node in real} == {k: v["class_type"] for k, v in prompt.items()}
     for node in real:
-        values = dict(zip(widget_names(node["type"]), node.get("widgets_values", [])))
+        values = dict(zip(widget_names(node["type"]), node.get("widgets_values", []), strict=True))
         for widget, value in values.items():
             if widget not in ("upload", "control_after_generate"):
                 assert prompt[str(node["id"])]["inputs"][widget] == value
