@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup_venv.sh
-exec .venv/bin/python -m nps_core inpaint --demo out/demo.png "$@"
+exec .venv/bin/python -m nps_core inpaint --demo out/demo.png --overwrite "$@"

@@ -143,6 +143,16 @@ class LoadedMask:
         """[1,1,H,W] float32 0..1 on the CPU."""
         return torch.from_numpy(np.ascontiguousarray(self.values))[None, None]
 
+    def has_hole(self, threshold: float = defaults.THRESHOLD) -> bool:
+        """True when some value is >= threshold (some pixel will be filled)."""
+        return bool((self.values >= threshold).any())
+
+    def describe(self, threshold: float = defaults.THRESHOLD) -> str:
+        where = {"colour": "white pixels", "colour over transparency": "white opaque pixels",
+                 "transparency": "transparent pixels"}[self.source]
+        share = float((self.values >= threshold).mean()) * 100.0
+        return f"hole: the {where} of {self.path} ({share:.1f}% of its pixels)"
+
 
 @dataclass(frozen=True)
 class OutputPlan:
@@ -356,12 +366,13 @@ def _same_file(a: Path, b: Path) -> bool:
     return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
 
 
-def check_writable_path(path, inputs: Iterable = (), what: str = "OUT") -> Path:
+def check_writable_path(path, inputs: Iterable = (), what: str = "OUT", overwrite: bool = False) -> Path:
     """Checks shared by every output file (image, report); returns the path. Raises NPSPathError.
 
-    Refused: an empty path, a folder, a path ending in a separator, a non-regular file, a read-only
-    file, one of `inputs` (the same file, also through links), a folder part that is a file, a folder
-    that cannot be written. Missing folders are fine: they are created when the file is written.
+    Refused: an empty path, a folder, a path ending in a separator, one of `inputs` (the same file,
+    also through links or `..`), an existing file unless `overwrite` (then it must be a writable
+    regular file), a folder part that is a file, a folder that cannot be written. Missing folders
+    are fine: they are created when the file is written.
     """
     text = os.fspath(path) if not isinstance(path, str) else path
     if not text:
@@ -369,11 +380,6 @@ def check_writable_path(path, inputs: Iterable = (), what: str = "OUT") -> Path:
     p = Path(text)
     if text.endswith(("/", os.sep)) or p.is_dir():
         raise NPSPathError(f"{what} {text} is a folder; give a file name such as {p / 'result.png'}.")
-    if p.exists():
-        if not p.is_file():
-            raise NPSPathError(f"{what} {text} exists and is not a regular file; choose another name.")
-        if not os.access(p, os.W_OK):
-            raise NPSPathError(f"{what} {text} exists and is read-only; choose another name or make it writable.")
     for item in inputs:
         if item is None:
             continue
@@ -381,6 +387,16 @@ def check_writable_path(path, inputs: Iterable = (), what: str = "OUT") -> Path:
             raise NPSPathError(
                 f"{what} {text} is the same file as the input {item}; it would be overwritten. Choose another name."
             )
+    if p.exists() or p.is_symlink():
+        if not overwrite:
+            raise NPSPathError(
+                f"{what} {text} already exists; to replace it pass --overwrite (Python: overwrite=True), "
+                f"or choose another name."
+            )
+        if not p.is_file():
+            raise NPSPathError(f"{what} {text} exists and is not a regular file; choose another name.")
+        if not os.access(p, os.W_OK):
+            raise NPSPathError(f"{what} {text} exists and is read-only; choose another name or make it writable.")
     folder = p.parent if str(p.parent) else Path(".")
     ancestor = folder
     while not ancestor.exists():
@@ -394,13 +410,15 @@ def check_writable_path(path, inputs: Iterable = (), what: str = "OUT") -> Path:
     return p
 
 
-def plan_output(path, inputs: Iterable = (), jpeg_quality: int | None = None, what: str = "OUT") -> OutputPlan:
+def plan_output(path, inputs: Iterable = (), jpeg_quality: int | None = None, what: str = "OUT",
+                overwrite: bool = False) -> OutputPlan:
     """Check an output image path before any compute -> OutputPlan (format from the extension).
 
+    See check_writable_path for the path rules (an existing file needs `overwrite=True`).
     Lossless formats: .png, .tif/.tiff, .webp (lossless mode), .bmp. JPEG (.jpg/.jpeg) is lossy, so
     it is refused unless `jpeg_quality` (1..100) is given. Raises NPSPathError naming OUT and the fix.
     """
-    p = check_writable_path(path, inputs, what)
+    p = check_writable_path(path, inputs, what, overwrite)
     ext = p.suffix.lower()
     if not ext:
         raise NPSPathError(
@@ -478,6 +496,13 @@ def alpha_after_fill(like: LoadedImage | None, hole: np.ndarray | None) -> np.nd
     return alpha
 
 
+def check_output(plan: OutputPlan, like: LoadedImage | None, hole: np.ndarray | None = None) -> str:
+    """The output mode for `like` filled at `hole` in plan.format (see output_mode); call it before
+    the work so that a format that cannot hold the result fails early. Raises NPSPathError."""
+    alpha = alpha_after_fill(like, hole)
+    return output_mode(plan, like, alpha_needed=alpha is not None and int(alpha.min()) < 255)
+
+
 def encode_like(result: torch.Tensor, plan: OutputPlan, like: LoadedImage | None = None,
                 hole: np.ndarray | None = None):
     """Result [1,3,H,W] or [3,H,W] float 0..1 -> (PIL image, save options) for plan.format, like the input.
@@ -492,7 +517,7 @@ def encode_like(result: torch.Tensor, plan: OutputPlan, like: LoadedImage | None
     x = result[0] if result.dim() == 4 else result
     arr = x.detach().to("cpu", torch.float32).clamp(0, 1).permute(1, 2, 0).numpy()
     alpha = alpha_after_fill(like, hole)
-    mode = output_mode(plan, like, alpha_needed=alpha is not None and int(alpha.min()) < 255)
+    mode = check_output(plan, like, hole)
     if mode in ("L", "LA", "I;16", "F"):
         arr = arr.mean(axis=2)
     if mode == "F":
@@ -573,3 +598,26 @@ def save_image(plan: OutputPlan, result: torch.Tensor, like: LoadedImage | None 
         return write_image_atomic(plan.path, pil, plan.format, **options)
     except OSError as exc:
         raise NPSPathError(f"cannot write OUT {plan.path}: {_reason(exc)}; nothing was changed there.") from None
+
+
+# ----------------------------------------------------------------------------- image + hole
+
+def read_hole(image: LoadedImage, mask_path=None, threshold: float = defaults.THRESHOLD,
+              max_pixels: int | None = None) -> LoadedMask:
+    """The hole of `image`: MASK's (see read_mask; its aspect ratio must match the image) or, without
+    a mask file, the image's transparent pixels. An image without any alpha channel (a palette image
+    without transparency included) cannot be its own mask: NPSFileError with the fix. Whether the hole
+    is empty is for the caller to decide (`LoadedMask.has_hole`).
+    """
+    if mask_path is not None:
+        stored = (image.width, image.height) if image.orientation in (5, 6, 7, 8) else image.size_hw
+        return read_mask(mask_path, threshold, image_hw=image.size_hw, image_stored_hw=stored,
+                         max_pixels=max_pixels)
+    transparency = image.transparency()
+    if transparency is None:
+        raise NPSFileError(
+            f"IMAGE {image.path} has no transparency ({image.mode}), so it cannot serve as its own mask; "
+            f"pass a MASK file (white = fill) or an image whose hole is transparent."
+        )
+    return LoadedMask(path=image.path, values=transparency[0, 0].numpy(), source="transparency",
+                      orientation=image.orientation)

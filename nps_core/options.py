@@ -123,7 +123,8 @@ def check_inpaint_options(alpha, beta, iterations, threshold, feather, window_sc
     """Validate `nps_core.inpaint`'s settings at once -> dict of canonical values (same keys).
 
     alpha, beta: 0..MAX_WEIGHT; iterations: 0..MAX_ITERATIONS; threshold: (0, 1]; feather:
-    0..MAX_FEATHER whole pixels; window_scale: 1..MAX_WINDOW_SCALE; min_window: 8..MAX_WINDOW px;
+    0..MAX_FEATHER whole pixels; window_scale: 1..MAX_WINDOW_SCALE; min_window: COARSEST..MAX_WINDOW
+    px (the coarsest pyramid level is the content network's 128 px);
     content_sigma: 0..MAX_CONTENT_SIGMA px; device: see check_device.
     """
     return {
@@ -133,7 +134,7 @@ def check_inpaint_options(alpha, beta, iterations, threshold, feather, window_sc
         "threshold": check_threshold(threshold),
         "feather": check_feather(feather),
         "window_scale": check_float(window_scale, "window_scale", 1.0, defaults.MAX_WINDOW_SCALE),
-        "min_window": check_int(min_window, "min_window", 8, defaults.MAX_WINDOW),
+        "min_window": check_int(min_window, "min_window", defaults.COARSEST, defaults.MAX_WINDOW),
         "content_sigma": check_float(content_sigma, "content_sigma", 0.0, defaults.MAX_CONTENT_SIGMA),
         "device": check_device(device),
     }

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 import torch
 
 from . import defaults
-from .errors import NPSInputError, NPSOutOfMemoryError
+from .errors import NPSInputError, NPSOptionError, NPSOutOfMemoryError
 from .inputs import as_bchw_image, broadcast_pair
 from .optimize import optimize_scale
+from .options import check_inpaint_options
 from .pyramid import (
     downsample_image,
     downsample_mask,
@@ -54,8 +55,13 @@ def synthesis_for_steps(steps: int, seed: int = 0) -> SynthesisSettings:
 
     steps: EM synthesis steps per pyramid level after the coarsest, which runs
     defaults.SYNTHESIS_FIRST_STEPS (its matches start from scratch); 0 = off, the paper's plain
-    optimisation. seed: the synthesis's random search. Everything else is default.
+    optimisation (0..defaults.MAX_SYNTHESIS_STEPS). seed: the synthesis's random search
+    (0..2**63 - 1). Everything else is default. Bad values raise NPSOptionError.
     """
+    from .options import check_int
+
+    steps = check_int(steps, "synthesis_steps", 0, defaults.MAX_SYNTHESIS_STEPS)
+    seed = check_int(seed, "seed", 0, 2**63 - 1)
     if steps == 0:
         return SynthesisSettings(steps=0, first_steps=0, seed=seed)
     return SynthesisSettings(steps=steps, first_steps=defaults.SYNTHESIS_FIRST_STEPS, seed=seed)
@@ -97,7 +103,7 @@ def check_masks(mask: torch.Tensor) -> torch.Tensor:
     return covered > 0
 
 
-MAX_WINDOW = 8192  # px; a larger window means a hole over ~4096 px: down-scale the image first
+MAX_WINDOW = defaults.MAX_WINDOW  # px; a larger window means a hole over ~4096 px: down-scale the image first
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -187,8 +193,11 @@ def inpaint(
 ) -> InpaintResult:
     """Inpaint the hole of each image with Multi-Scale Neural Patch Synthesis.
 
-    image: [B,3,H,W] or [3,H,W] float 0..1; mask: [H,W], [B,H,W] or [B,1,H,W], 1 = fill (soft masks
-    are thresholded at `threshold`; a batch of 1 on either side is broadcast). content_net: None
+    image: [B,3,H,W] or [3,H,W] float 0..1 (uint8 / uint16 / numpy accepted, see nps_core.inputs);
+    mask: [H,W], [B,H,W] or [B,1,H,W], 1 = fill (soft masks are thresholded at `threshold`; a batch
+    of 1 on either side is broadcast). Every setting is validated before any work
+    (nps_core.options: finite, whole numbers where counts, in the ranges of defaults.MAX_*, a device
+    that exists); a bad one raises NPSOptionError naming it. content_net: None
     (shipped weights), a file path or a loaded ContentNet. texture: TextureSettings or None (then
     `backbone` with its default layers is loaded). device: where to compute (default: the texture
     extractor's device, else CPU). Images with an empty mask come back unchanged; a full mask is an
@@ -201,6 +210,13 @@ def inpaint(
     to its resolution (nps_core.rough_fill) and `content_net` is not loaded.
     """
     started = time.perf_counter()
+    opts = check_inpaint_options(alpha, beta, iterations, threshold, feather, window_scale, min_window,
+                                 content_sigma, device)
+    alpha, beta, iterations, threshold = opts["alpha"], opts["beta"], opts["iterations"], opts["threshold"]
+    feather, window_scale, min_window = opts["feather"], opts["window_scale"], opts["min_window"]
+    content_sigma, device = opts["content_sigma"], opts["device"]
+    if synthesis is not None and not isinstance(synthesis, SynthesisSettings):
+        raise NPSOptionError(f"synthesis must be a SynthesisSettings or None, got {type(synthesis).__name__}.")
     image = as_bchw_image(image)
     image, mask = broadcast_pair(image, mask, threshold)
     if content is not None:

@@ -199,6 +199,20 @@ def test_bad_output_paths_are_refused_before_work(tmp_path, name, message):
         image_io.plan_output(path)
 
 
+def test_an_existing_output_is_replaced_only_when_asked(tmp_path):
+    target = tmp_path / "out.png"
+    target.write_bytes(b"precious")
+    with pytest.raises(NPSPathError, match="already exists.*--overwrite"):
+        image_io.plan_output(target)
+    assert target.read_bytes() == b"precious"
+    plan = image_io.plan_output(target, overwrite=True)
+    image_io.save_image(plan, torch.rand(1, 3, 8, 8))
+    assert Image.open(target).size == (8, 8)
+    os.symlink(tmp_path / "elsewhere.png", tmp_path / "dangling.png")
+    with pytest.raises(NPSPathError, match="already exists"):
+        image_io.plan_output(tmp_path / "dangling.png")
+
+
 def test_jpeg_needs_a_quality_and_missing_folders_are_created(tmp_path):
     plan = image_io.plan_output(tmp_path / "a" / "b" / "x.jpeg", jpeg_quality=90)
     assert plan.lossy and plan.save_options == {"quality": 90} and not (tmp_path / "a").exists()
@@ -257,7 +271,7 @@ def test_a_failed_save_leaves_the_existing_file_intact_and_no_temp_files(tmp_pat
 def test_save_image_turns_write_errors_into_a_named_error(tmp_path, monkeypatch):
     target = tmp_path / "out.png"
     target.write_bytes(b"precious")
-    plan = image_io.plan_output(target)
+    plan = image_io.plan_output(target, overwrite=True)
 
     def broken_save(self, fp, *args, **kwargs):
         fp.write(b"partial")

@@ -149,5 +149,6 @@ def test_cli_content_image_is_the_content(tmp_path, capsys):
     result = np.asarray(Image.open(out).convert("RGB")).astype(int)
     assert result[44:68, 44:68, 2].mean() > 230 and result[44:68, 44:68, :2].mean() < 25
     assert (result[rgba[..., 3] == 255] == rgba[..., :3][rgba[..., 3] == 255]).all()
-    code = main(["inpaint", str(tmp_path / "in.png"), str(out), "--content-image", str(tmp_path / "none.png")])
+    code = main(["inpaint", str(tmp_path / "in.png"), str(out), "--content-image", str(tmp_path / "none.png"),
+                 "--overwrite"])
     assert code == 2 and "--content-image" in capsys.readouterr().err
