@@ -7,6 +7,7 @@ from comfy_api.latest import io
 
 from ..nps_core import defaults
 from ..nps_core.memory import working_bytes
+from ..nps_core.options import check_inpaint_options
 from ..nps_core.pipeline import inpaint, synthesis_for_steps
 from ..nps_core.window import plan_window
 from . import comfy_bridge
@@ -101,9 +102,13 @@ class NPSInpaint(io.ComfyNode):
     @classmethod
     def execute(cls, image, mask, alpha, beta, iterations, threshold, feather, seed, content_net=None,
                 texture=None, synthesis_steps=defaults.SYNTHESIS_STEPS, content=None) -> io.NodeOutput:
+        # Settings reach the core unconverted and are checked before anything else (feather=2.5 is an
+        # error, not 2), also when the mask turns out empty.
         seed = seed_value(seed)
-        synthesis = synthesis_for_steps(int(synthesis_steps), seed=seed)
-        core_image, core_mask = comfy_bridge.image_and_mask_to_core(image, mask, float(threshold))
+        synthesis = synthesis_for_steps(synthesis_steps, seed=seed)
+        check_inpaint_options(alpha, beta, iterations, threshold, feather, defaults.WINDOW_SCALE,
+                              defaults.MIN_WINDOW, defaults.CONTENT_SIGMA, None)
+        core_image, core_mask = comfy_bridge.image_and_mask_to_core(image, mask, threshold)
         if not bool(core_mask.any()):
             return io.NodeOutput(comfy_bridge.image_from_core(core_image))
         core_content = None if content is None else comfy_bridge.image_to_core(content, "content")
@@ -121,8 +126,7 @@ class NPSInpaint(io.ComfyNode):
                     torch.manual_seed(seed)
                     return inpaint(
                         core_image, core_mask, content_net=content_net, texture=settings,
-                        alpha=float(alpha), beta=float(beta), iterations=int(iterations), feather=int(feather),
-                        callback=callback, device=device, synthesis=synthesis, content=core_content,
+                        alpha=alpha, beta=beta, iterations=iterations, feather=feather, callback=callback, device=device, synthesis=synthesis, content=core_content,
                     )
 
             result = retry_out_of_memory(run, texture, device)

@@ -10,6 +10,7 @@ from ..nps_core import defaults
 from ..nps_core.inputs import match_batch
 from ..nps_core.memory import working_bytes
 from ..nps_core.optimize import optimize_scale
+from ..nps_core.options import check_int
 from ..nps_core.synthesis import Synthesiser, SynthesisSettings
 from . import comfy_bridge
 from .model_memory import models_on_compute_device, retry_out_of_memory
@@ -75,8 +76,8 @@ class NPSOptimizeScale(io.ComfyNode):
     @classmethod
     def execute(cls, image, mask, init, texture, alpha, beta, iterations,
                 synthesis_steps=defaults.SYNTHESIS_FIRST_STEPS) -> io.NodeOutput:
-        steps = int(synthesis_steps)
-        synthesis = SynthesisSettings(steps=steps, first_steps=steps)  # validates (>= 0)
+        steps = check_int(synthesis_steps, "synthesis_steps", 0, defaults.MAX_SYNTHESIS_STEPS)
+        synthesis = SynthesisSettings(steps=steps, first_steps=steps)
         core_image, core_mask = comfy_bridge.image_and_mask_to_core(image, mask, defaults.THRESHOLD)
         batch, _, height, width = core_image.shape
         core_init = match_batch(resize_to(comfy_bridge.image_to_core(init, "init"), height, width), batch, "init")
@@ -92,8 +93,8 @@ class NPSOptimizeScale(io.ComfyNode):
                 start = Synthesiser(settings, synthesis).level(core_image, core_mask, core_init)
             synth_seconds = time.perf_counter() - started if synthesis.enabled else 0.0
             result, report = optimize_scale(
-                core_image, core_mask, start, settings, alpha=float(alpha), beta=float(beta),
-                iterations=int(iterations), callback=callback, content_sigma=defaults.CONTENT_SIGMA,
+                core_image, core_mask, start, settings, alpha=alpha, beta=beta,  # validated by the core
+                iterations=iterations, callback=callback, content_sigma=defaults.CONTENT_SIGMA,
             )
             report.seconds += synth_seconds
             report.synthesis_seconds = synth_seconds

@@ -6,6 +6,7 @@ from comfy_api.latest import io
 
 from ..nps_core import defaults
 from ..nps_core.errors import NPSInputError
+from ..nps_core.options import check_int
 from ..nps_core.pyramid import downsample_image, downsample_mask
 from . import comfy_bridge
 from .resizing import resize_to
@@ -44,7 +45,7 @@ class NPSPyramidDown(io.ComfyNode):
 
     @classmethod
     def execute(cls, image, mask, size) -> io.NodeOutput:
-        size = int(size)
+        size = check_int(size, "size", 8, defaults.MAX_WINDOW)
         if size % defaults.MULTIPLE:
             raise NPSInputError(f"size={size} must be a multiple of {defaults.MULTIPLE}; try {size - size % 8 or 8}.")
         core_image, core_mask = comfy_bridge.image_and_mask_to_core(image, mask, defaults.THRESHOLD)

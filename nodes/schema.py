@@ -12,6 +12,7 @@ from __future__ import annotations
 from comfy_api.latest import io
 
 from ..nps_core import defaults
+from ..nps_core.options import check_int
 
 CATEGORY = "inpaint/NPS"
 
@@ -62,8 +63,8 @@ def synthesis_steps_input(default: int, tooltip: str) -> io.Int.Input:
 
 
 def seed_value(seed) -> int:
-    """The widget's value as a torch seed (torch.Generator.manual_seed takes signed 64-bit seeds)."""
-    return int(seed) % (2**63)
+    """The widget's value (checked: a whole number 0..MAX_SEED) as a torch seed (signed 64-bit)."""
+    return check_int(seed, "seed", 0, MAX_SEED) % (2**63)
 
 
 def seed_input() -> io.Int.Input:

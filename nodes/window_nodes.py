@@ -9,6 +9,7 @@ from comfy_api.latest import io
 from ..nps_core import defaults
 from ..nps_core.errors import NPSInputError
 from ..nps_core.inputs import match_batch
+from ..nps_core.options import check_threshold
 from ..nps_core.window import ContextWindow, crop_window, plan_window, stitch_window
 from . import comfy_bridge
 from .schema import CATEGORY, Window, feather_input, threshold_input
@@ -65,12 +66,13 @@ class NPSCropWindow(io.ComfyNode):
 
     @classmethod
     def execute(cls, image, mask, threshold, window_scale, min_size) -> io.NodeOutput:
-        core_image, core_mask = comfy_bridge.image_and_mask_to_core(image, mask, float(threshold))
-        window = plan_window(core_mask, scale=float(window_scale), min_size=int(min_size))
+        threshold = check_threshold(threshold)
+        core_image, core_mask = comfy_bridge.image_and_mask_to_core(image, mask, threshold)
+        window = plan_window(core_mask, scale=window_scale, min_size=min_size)  # the core validates them
         return io.NodeOutput(
             comfy_bridge.image_from_core(crop_window(core_image, window)),
             comfy_bridge.mask_from_core(crop_window(core_mask, window)),
-            WindowHandle(window=window, threshold=float(threshold)),
+            WindowHandle(window=window, threshold=threshold),
         )
 
 
@@ -114,7 +116,7 @@ class NPSStitchWindow(io.ComfyNode):
             )
         core_mask = comfy_bridge.mask_to_core(mask, (height, width), batch, window.threshold)
         core_result = match_batch(comfy_bridge.image_to_core(result, "result"), batch, "result")
-        stitched = stitch_window(core_image, core_mask, core_result, planned, feather=int(feather))
+        stitched = stitch_window(core_image, core_mask, core_result, planned, feather=feather)
         return io.NodeOutput(comfy_bridge.image_from_core(stitched))
 
 

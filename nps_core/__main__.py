@@ -3,10 +3,10 @@
 import sys
 
 try:
-    from .cli import EXIT_INTERRUPTED, main
+    from .cli import main
 except KeyboardInterrupt:
     print("error: interrupted (Ctrl-C).", file=sys.stderr)
-    sys.exit(130)
+    sys.exit(130)  # the same as nps_core.cli.EXIT_INTERRUPTED
 
 if __name__ == "__main__":
     sys.exit(main())

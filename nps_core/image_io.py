@@ -32,15 +32,16 @@ import os
 import tempfile
 import threading
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 import torch
 
 from . import defaults
 from .errors import NPSFileError, NPSPathError
+from .options import check_int
 
 # Output formats by extension: (Pillow format, modes it stores, lossless).
 FORMATS = {
@@ -436,8 +437,6 @@ def plan_output(path, inputs: Iterable = (), jpeg_quality: int | None = None, wh
                 f"(lossless), or accept the loss with a JPEG quality (command line: --jpeg-quality 95; "
                 f"Python: jpeg_quality=95)."
             )
-        from .options import check_int
-
         quality = check_int(jpeg_quality, "jpeg_quality", 1, 100)
         return OutputPlan(path=p, format=fmt, save_options={"quality": quality}, lossy=True)
     options = {"WEBP": {"lossless": True, "quality": 100, "exact": True}}.get(fmt, {})
@@ -605,11 +604,16 @@ def save_image(plan: OutputPlan, result: torch.Tensor, like: LoadedImage | None 
 def read_hole(image: LoadedImage, mask_path=None, threshold: float = defaults.THRESHOLD,
               max_pixels: int | None = None) -> LoadedMask:
     """The hole of `image`: MASK's (see read_mask; its aspect ratio must match the image) or, without
-    a mask file, the image's transparent pixels. An image without any alpha channel (a palette image
+    a mask file, the image's transparent pixels (MASK = IMAGE is an error: leave MASK out for that). An image without any alpha channel (a palette image
     without transparency included) cannot be its own mask: NPSFileError with the fix. Whether the hole
     is empty is for the caller to decide (`LoadedMask.has_hole`).
     """
     if mask_path is not None:
+        if _same_file(Path(mask_path), image.path):
+            raise NPSFileError(
+                f"MASK {mask_path} is the same file as IMAGE; to use IMAGE's transparent pixels as the hole, "
+                f"leave MASK out."
+            )
         stored = (image.width, image.height) if image.orientation in (5, 6, 7, 8) else image.size_hw
         return read_mask(mask_path, threshold, image_hw=image.size_hw, image_stored_hw=stored,
                          max_pixels=max_pixels)

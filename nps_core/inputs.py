@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from . import defaults
 from .errors import NPSInputError
+from .options import check_threshold
 
 CHANNELS = (1, 3, 4)
 MASK_ASPECT_TOLERANCE = 0.01  # a resized mask must have the image's aspect ratio within 1% (or be empty)
@@ -138,8 +139,6 @@ def prepare_mask(
     array read as [B,H,W]). Soft masks: values >= threshold become hole. A batch of 1 is broadcast to
     `batch`; any other mismatch is an error.
     """
-    from .options import check_threshold
-
     threshold = check_threshold(threshold)
     if not isinstance(mask, (torch.Tensor, np.ndarray)):
         raise NPSInputError(f"{name} must be a torch tensor [B,H,W], got {type(mask).__name__}.")
@@ -190,6 +189,11 @@ def broadcast_pair(image: torch.Tensor, mask: torch.Tensor, threshold: float = 0
     N is the larger batch; a batch of 1 on either side is broadcast (1-to-N).
     """
     m_batch = mask.shape[0] if len(getattr(mask, "shape", ())) >= 3 else 1
+    if image.shape[0] != m_batch and 1 not in (image.shape[0], m_batch):
+        raise NPSInputError(
+            f"image has batch size {image.shape[0]} but the mask has batch size {m_batch}; give one mask "
+            f"for all images, one image for all masks, or the same number of each."
+        )
     batch = max(image.shape[0], m_batch)
     image = match_batch(image, batch)
     mask = prepare_mask(mask, tuple(image.shape[-2:]), batch, threshold)

@@ -24,6 +24,7 @@ import torch
 from . import defaults
 from .errors import NPSInputError
 from .losses import content_loss, tv_loss
+from .options import check_float, check_iterations, check_weight
 from .progress import ProgressEvent
 from .texture import LevelTexture, TextureSettings
 
@@ -100,9 +101,10 @@ def optimize_scale(
     Runs on the texture extractor's device (else the image's), with autograd enabled even under
     torch.inference_mode. Returns (result [B,3,h,w] clamped to 0..1 on image's device, ScaleReport).
     """
+    alpha, beta = check_weight(alpha, "alpha"), check_weight(beta, "beta")
+    iterations = check_iterations(iterations)
+    content_sigma = check_float(content_sigma, "content_sigma", 0.0, defaults.MAX_CONTENT_SIGMA)
     _check_level_inputs(image, mask, init)
-    if iterations < 0 or alpha < 0 or beta < 0:
-        raise NPSInputError("iterations, alpha and beta must be >= 0.")
     out_device = image.device
     device = texture.device if texture is not None else image.device
     started = time.perf_counter()

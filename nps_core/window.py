@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from . import defaults
 from .errors import NPSInputError
+from .options import check_feather, check_float, check_int
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,9 @@ def plan_window(
     """
     if mask.dim() != 4 or mask.shape[1] != 1:
         raise NPSInputError(f"mask must be [B,1,H,W], got {tuple(mask.shape)}.")
-    if scale < 1.0:
-        raise NPSInputError(f"window_scale must be >= 1.0 (the window must contain the hole), got {scale}.")
-    if min_size < 8:
-        raise NPSInputError(f"min_size must be >= 8 pixels, got {min_size}.")
+    scale = check_float(scale, "window_scale", 1.0, defaults.MAX_WINDOW_SCALE)  # >= 1: the window holds the hole
+    min_size = check_int(min_size, "min_size", 8, defaults.MAX_WINDOW)
+    multiple = check_int(multiple, "multiple", 1, defaults.MAX_WINDOW)
     H, W = int(mask.shape[-2]), int(mask.shape[-1])
     boxes = [hole_bbox(mask[b, 0] > 0.5) for b in range(mask.shape[0])]
     longest = max([max(bt - t, br - l) for (t, l, bt, br) in [b for b in boxes if b]] or [0])
@@ -170,8 +170,7 @@ def stitch_window(
     bit-for-bit from `image`; feather > 0 also blends the result into a band of that many pixels
     around the hole. Returns a new tensor [B,3,H,W] on image's device.
     """
-    if feather < 0:
-        raise NPSInputError(f"feather must be >= 0 pixels, got {feather}.")
+    feather = check_feather(feather)
     S = window.size
     result = result.to(device=image.device, dtype=image.dtype)
     if result.shape[-1] != S or result.shape[-2] != S:

@@ -11,7 +11,8 @@ stamp=.venv/.nps-setup-stamp
 want=$(cat requirements.txt scripts/setup_venv.sh | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt pytest
+  # test tools: pytest, hypothesis (the property-based suite, tests/test_properties.py)
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt pytest hypothesis==6.170.17
   # Reference implementation used by one backbone test; --no-deps so it never touches torch.
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps efficientnet-lite-pytorch
   echo "$want" > "$stamp"

@@ -2,14 +2,13 @@
 report, atomic writes, Ctrl-C, and the Ray engine against the local one (skipped without Ray)."""
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import striped_image
 from PIL import Image
 
-from conftest import striped_image
 from nps_core.batch.plan import Job, glob_root, plan_batch
 from nps_core.batch.progress import BatchProgress
 from nps_core.batch.report import FileResult
@@ -234,8 +233,7 @@ def test_batch_uses_each_files_rough_fill(tmp_path, net):
 
 
 def test_batch_loads_the_models_once_per_process(tmp_path, net, monkeypatch):
-    import nps_core.backbones as backbones
-    import nps_core.content_net as content_net
+    from nps_core import backbones, content_net
     from nps_core.cli import main
 
     src = tmp_path / "in"
@@ -261,7 +259,7 @@ def test_batch_loads_the_models_once_per_process(tmp_path, net, monkeypatch):
 
 
 def test_ctrl_c_leaves_no_half_file_and_a_rerun_finishes(tmp_path, net, monkeypatch, capsys):
-    import nps_core.batch.worker as worker
+    from nps_core.batch import worker
 
     src = tmp_path / "in"
     for i in range(3):
@@ -296,7 +294,7 @@ def test_ctrl_c_leaves_no_half_file_and_a_rerun_finishes(tmp_path, net, monkeypa
 
 
 def test_remove_partials_removes_what_a_killed_writer_left_and_nothing_else(tmp_path, monkeypatch):
-    import nps_core.image_io as image_io
+    from nps_core import image_io
 
     target = tmp_path / "x.png"
     # a process killed between writing and renaming: neither the rename nor the clean-up happens
@@ -416,3 +414,53 @@ def test_ray_engine_matches_the_local_engine_and_resumes(tmp_path, net, capsys):
     # resume works across engines: the local engine finds everything finished
     assert main(["batch", str(src), str(tmp_path / "ray"), *common]) == 0
     assert "skipping 3 finished earlier" in capsys.readouterr().err
+
+
+def test_ray_engine_reports_a_cluster_failure_and_cleans_partials(tmp_path, monkeypatch):
+    """Without a real cluster: a stand-in `ray` whose run fails the way an actor that cannot load the
+    models does; every file left is reported failed with the reason, partial files are removed and a
+    cluster started for the run is shut down."""
+    import sys
+    import types
+
+    from nps_core.batch.ray_engine import run_ray
+    from nps_core.batch.report import BatchReport
+
+    calls = {}
+
+    class Dataset:
+        def map_batches(self, fn, **kwargs):
+            calls["map_batches"] = kwargs
+            return self
+
+        def iter_rows(self):
+            raise RuntimeError("ray.exceptions.RayTaskError: Traceback ...\nNPSWeightsError: no weights on node 2")
+
+    fake = types.ModuleType("ray")
+    fake.__version__ = "0-test"
+    fake.is_initialized = lambda: False
+    fake.init = lambda **kwargs: calls.setdefault("init", kwargs)
+    fake.shutdown = lambda: calls.setdefault("shutdown", True)
+    fake.cluster_resources = lambda: {"CPU": 4.0}
+    fake.data = types.ModuleType("ray.data")
+    fake.data.DataContext = types.SimpleNamespace(get_current=lambda: types.SimpleNamespace())
+    fake.data.ActorPoolStrategy = lambda size: ("pool", size)
+    fake.data.from_items = lambda rows, override_num_blocks: Dataset()
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.setitem(sys.modules, "ray.data", fake.data)
+
+    src = tmp_path / "in"
+    save_rgba(src / "a.png", 0)
+    save_rgba(src / "b.png", 1)
+    plan = plan_batch(str(src), str(tmp_path / "out"))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / ".a.png.x1.part").write_bytes(b"left by a killed actor")
+    report = BatchReport(engine="ray", images=str(src), out=str(tmp_path / "out"))
+    progress = BatchProgress(2, enabled=False)
+    assert run_ray(plan, types.SimpleNamespace(), lambda o, d: {}, report, progress) is False
+    assert [r.status for r in report.results] == ["failed", "failed"]
+    assert all(r.error == "the Ray run stopped: NPSWeightsError: no weights on node 2" for r in report.results)
+    assert not list((tmp_path / "out").iterdir()) and calls["shutdown"]
+    kwargs = calls["map_batches"]
+    assert kwargs["compute"] == ("pool", 2) and kwargs["num_gpus"] == 0.0 and kwargs["batch_size"] == 1
+    assert kwargs["fn_constructor_kwargs"]["device"] == "cpu" and kwargs["fn_constructor_kwargs"]["threads"] == 1

@@ -13,14 +13,13 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import ROOT, striped_image
 from PIL import Image
+from test_image_io import png_header_only
 
 import nps_core.pipeline as pipeline
 from nps_core.cli import main
 from nps_core.content_net import random_content_net, save_content_net
-
-from conftest import ROOT, striped_image
-from test_image_io import png_header_only
 
 SIZE = 48
 
@@ -195,6 +194,7 @@ def test_paths_that_would_lose_a_file_are_refused(files, tmp_path, capsys, no_co
         ([image, image], "same file as the input"),
         ([image, mask, image], "same file as the input"),
         ([image, mask, mask], "same file as the input"),
+        ([image, image, tmp_path / "o.png"], "MASK .* is the same file as IMAGE"),
         ([image, mask], "already exists.*if .*mask.png is your MASK, add an OUT path"),  # forgot OUT with an RGBA image
         ([image, tmp_path / "dir"], "is a folder"),
         ([image, tmp_path / "noext"], "no extension"),

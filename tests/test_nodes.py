@@ -681,3 +681,38 @@ def test_pyproject_states_the_minimum_comfyui_version_the_pack_checks():
     assert tool_comfy["requires-comfyui"] == ">=" + PACK.nodes.comfy_requirements.MIN_COMFYUI_TEXT
     readme = open(os.path.join(comfy_stubs.REPO_ROOT, "README.md"), encoding="utf-8").read()
     assert f"ComfyUI {PACK.nodes.comfy_requirements.MIN_COMFYUI_TEXT}" in readme
+
+
+# ----------------------------------------------------------------------------- settings reach the core unconverted
+
+NPSOptionError = PACK.nps_core.errors.NPSOptionError
+
+
+@pytest.mark.parametrize("field, value", [
+    ("feather", 2.5), ("feather", -1), ("alpha", float("nan")), ("beta", float("inf")), ("iterations", 2.5),
+    ("iterations", 10**9), ("threshold", 0.0), ("synthesis_steps", 1.5), ("seed", -1),
+])
+@pytest.mark.parametrize("hole", [True, False], ids=["hole", "empty-mask"])
+def test_inpaint_node_bad_settings_are_the_packs_errors(field, value, hole, content_net, texture):
+    settings = dict(alpha=0.02, beta=0.02, iterations=1, threshold=0.5, feather=0, seed=0, synthesis_steps=0)
+    settings[field] = value
+    mask = make_mask(size=64) if hole else torch.zeros(1, 64, 64)
+    with pytest.raises(NPSOptionError, match=field):
+        run("NPSInpaint", make_image(size=64), mask, content_net=content_net, texture=texture, **settings)
+
+
+def test_other_nodes_bad_settings_are_the_packs_errors(content_net, texture):
+    image, mask = make_image(size=128), make_mask(size=128)
+    with pytest.raises(NPSOptionError, match="window_scale"):
+        run("NPSCropWindow", image, mask, 0.5, float("nan"), 64)
+    with pytest.raises(NPSOptionError, match="min_size"):
+        run("NPSCropWindow", image, mask, 0.5, 2.0, 64.5)
+    crop, crop_mask, window = run("NPSCropWindow", image, mask, 0.5, 2.0, 64)
+    with pytest.raises(NPSOptionError, match="feather"):
+        run("NPSStitchWindow", image, mask, crop, window, 2.5)
+    with pytest.raises(NPSOptionError, match="size"):
+        run("NPSPyramidDown", crop, crop_mask, 64.5)
+    with pytest.raises(NPSOptionError, match="alpha"):
+        run("NPSOptimizeScale", crop, crop_mask, crop, texture, float("inf"), 0.02, 1)
+    with pytest.raises(NPSOptionError, match="synthesis_steps"):
+        run("NPSOptimizeScale", crop, crop_mask, crop, texture, 0.02, 0.02, 1, synthesis_steps=0.5)

@@ -40,7 +40,7 @@ class Job:
                 "problem": self.problem or "", "content": self.content or ""}
 
     @classmethod
-    def from_row(cls, row) -> "Job":
+    def from_row(cls, row) -> Job:
         return cls(image=str(row["image"]), mask=str(row["mask"]) or None, out=str(row["out"]),
                    rel=str(row["rel"]), problem=str(row["problem"]) or None, content=str(row["content"]) or None)
 

@@ -26,7 +26,7 @@ def import_ray():
     """The `ray` module with Ray Data, or an NPSInputError saying how to install it."""
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError:
         raise NPSInputError(
             "--engine ray needs Ray Data, which is not installed: pip install -e \".[ray]\" in the "
@@ -43,16 +43,26 @@ class RayInpainter:
     """
 
     def __init__(self, options, make_settings, device: str, threads: int | None = None):
+        import argparse
+
         import torch
 
         if threads:
             torch.set_num_threads(int(threads))
-        self.worker = FileWorker(options, make_settings, device=device)
+        # the actor's own device replaces the driver's --device (validated where it runs)
+        options = argparse.Namespace(**{**vars(options), "device": device})
+        self.worker = FileWorker(options, make_settings)
 
     def __call__(self, batch: dict) -> dict:
         n = len(batch["rel"])
         rows = [self.worker.process(Job.from_row({k: batch[k][i] for k in batch})).to_row() for i in range(n)]
         return {k: np.array([r[k] for r in rows]) for k in rows[0]}
+
+
+def last_line(exc: BaseException) -> str:
+    """The last non-empty line of an error (Ray wraps a worker's exception in its traceback)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
 
 
 def plan_workers(resources: dict, workers, gpus_per_worker, cpus_per_worker: float, jobs: int):
@@ -122,6 +132,12 @@ def run_ray(plan, options, make_settings, report, progress, address=None, worker
             for job in todo.values():
                 report.add(interrupted_result(job))
             return True
+        except Exception as exc:  # noqa: BLE001 - e.g. an actor could not load the models on its node
+            reason = f"the Ray run stopped: {last_line(exc)}"
+            for job in todo.values():
+                report.add(FileResult(rel=job.rel, image=job.image, out=job.out, status="failed",
+                                      error=reason, mask=job.mask))
+            progress.stream.write(f"\n{reason}\n")
     finally:
         if started_here:
             ray.shutdown()

@@ -14,7 +14,8 @@ STATUSES = ("done", "copied", "skipped", "failed", "interrupted")
 class FileResult:
     """rel: path relative to IMAGES and OUT; status: one of STATUSES (done = inpainted and written,
     copied = no hole, written unchanged, skipped = its result existed before this run, failed = see
-    error, interrupted = stopped by Ctrl-C, nothing written); seconds: wall time of this file."""
+    error, interrupted = stopped by Ctrl-C, nothing written); seconds: wall time of this file; cpu_seconds:
+    CPU time of the worker's process for it (all its threads; less sensitive to a loaded machine)."""
 
     rel: str
     image: str
@@ -23,16 +24,19 @@ class FileResult:
     seconds: float = 0.0
     error: str | None = None
     mask: str | None = None
+    cpu_seconds: float = 0.0
 
     @classmethod
-    def from_row(cls, row) -> "FileResult":
+    def from_row(cls, row) -> FileResult:
         return cls(rel=str(row["rel"]), image=str(row["image"]), out=str(row["out"]), status=str(row["status"]),
-                   seconds=float(row["seconds"]), error=str(row["error"]) or None, mask=str(row["mask"]) or None)
+                   seconds=float(row["seconds"]), error=str(row["error"]) or None, mask=str(row["mask"]) or None,
+                   cpu_seconds=float(row["cpu_seconds"]))
 
     def to_row(self) -> dict:
         """Flat dict of plain values ('' for None), the Ray engine's output row."""
         return {"rel": self.rel, "image": self.image, "out": self.out, "status": self.status,
-                "seconds": float(self.seconds), "error": self.error or "", "mask": self.mask or ""}
+                "seconds": float(self.seconds), "error": self.error or "", "mask": self.mask or "",
+                "cpu_seconds": float(self.cpu_seconds)}
 
 
 @dataclass

@@ -49,19 +49,11 @@ def max_pixels(options) -> int | None:
 def read_job(job: Job, options):
     """-> (LoadedImage, image [1,3,H,W] 0..1, mask [1,1,H,W] 0..1 with 1 = hole), CPU tensors.
 
-    The mask is the job's mask file, or the image's own transparency (transparent = hole)."""
+    The mask is the job's mask file, or the image's own transparency (image_io.read_hole, as the
+    inpaint command reads it)."""
     loaded = image_io.read_image(job.image, max_pixels=max_pixels(options))
-    if job.mask:
-        mask = image_io.read_mask(job.mask, threshold=float(options.threshold), image_hw=loaded.size_hw,
-                                  max_pixels=max_pixels(options)).tensor()
-    else:
-        mask = loaded.transparency()
-        if mask is None:
-            raise NPSFileError(
-                f"IMAGE {job.image} has no transparency, so it cannot serve as its own mask; give "
-                f"--masks FOLDER (one mask per image) or --mask FILE (one for all)."
-            )
-    return loaded, loaded.image_tensor(), mask
+    hole = image_io.read_hole(loaded, job.mask, float(options.threshold), max_pixels(options))
+    return loaded, loaded.image_tensor(), hole.tensor()
 
 
 def copy_unchanged(job: Job, loaded, options) -> None:
@@ -97,7 +89,7 @@ class FileWorker:
         """
         from ..pipeline import inpaint
 
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = FileResult(rel=job.rel, image=job.image, out=job.out, status="failed", mask=job.mask)
         try:
             if job.problem:
@@ -115,14 +107,16 @@ class FileWorker:
                 if job.content:
                     content = image_io.read_image(job.content, max_pixels=max_pixels(self.options),
                                                   what="--content-image").image_tensor()
+                image_io.check_output(plan, loaded, hole.numpy())  # a format that cannot hold it: before compute
                 filled = inpaint(image, mask, callback=callback, content=content, **self.settings)
                 save_result(plan, filled.image, loaded, hole.numpy())
                 result.status = "done"
-        except Exception as exc:  # a bad file is reported and the run goes on
+        except Exception as exc:  # noqa: BLE001 - a bad file is reported and the run goes on
             result.error = error_text(exc)
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
         result.seconds = time.perf_counter() - started
+        result.cpu_seconds = time.process_time() - cpu_started
         return result
 
 
