@@ -29,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nps_core.cli import DEMO_IMAGE
-from nps_core.cli import main as cli_main
+from nps_core.cli import DEMO_IMAGE  # noqa: E402
+from nps_core.cli import main as cli_main  # noqa: E402
 
 
 def run_engine(engine: str, src: Path, out: Path, args, extra: list) -> dict:
@@ -76,7 +76,8 @@ def main(argv=None) -> int:
             shutil.copyfile(DEMO_IMAGE, src / f"{i:04d}.png")
         for engine in args.engines.split(","):
             rows.append(run_engine(engine.strip(), src, Path(tmp) / f"out-{engine.strip()}", args, extra))
-    print("| engine | files | wall s | wall s/file | median worker s/file | median CPU s/file | files/hour | load before/after |")
+    print("| engine | files | wall s | wall s/file | median worker s/file | median CPU s/file | files/hour | "
+          "load before/after |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         info = r["engine_info"]

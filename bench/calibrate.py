@@ -2,8 +2,9 @@
 
 Images: the content network's held-out split /root/nps-data/photos/val (never trained on, never
 evaluated on). Each photo gives three cases of --size px (256 for the sweep, 512 to confirm): the whole
-(square-cropped) photo with a centred hole of half the side, and a 2x zoomed crop of its centre with a `rect` and a `strokes` mask (eval_set
-families at 256 px). Backbone efficientnet_lite0, short runs (--iterations, default 50 per level).
+(square-cropped) photo with a centred hole of half the side, and a 2x zoomed crop of its centre with
+a `rect` and a `strokes` mask (eval_set families at 256 px). Backbone efficientnet_lite0, short runs
+(--iterations, default 50 per level).
 Prints per setting the mean hole PSNR, its difference to the content-only fill, the sharpness ratio,
 L1 and time; writes every row to --out (JSON lines, default in the bench cache, outside git).
 The pipeline is given each case with its hole pixels overwritten by seeded uniform noise
@@ -42,7 +43,8 @@ def load_cases(pattern, limit, size=256):
         im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
         q = size // 4
         whole = np.asarray(im.resize((size, size), Image.LANCZOS), dtype=np.float32) / 255
-        zoom = np.asarray(im.resize((2 * size, 2 * size), Image.LANCZOS), dtype=np.float32)[2 * q:6 * q, 2 * q:6 * q] / 255
+        zoom = np.asarray(im.resize((2 * size, 2 * size), Image.LANCZOS), dtype=np.float32)
+        zoom = zoom[2 * q:6 * q, 2 * q:6 * q] / 255
         name = Path(path).stem.split("__")[-1]
         c = np.zeros((size, size), bool)
         c[q:3 * q, q:3 * q] = True
@@ -85,7 +87,7 @@ def main(argv=None):
 
     tex = make_texture_settings("efficientnet_lite0")
     cases = load_cases(args.data, args.limit, args.size)
-    from nps_core.content_net import load_content_net
+    from nps_core.content import load_content_net
 
     model = load_content_net(args.content_net)   # loaded once: the file may be replaced meanwhile
     if args.out is None:
@@ -115,13 +117,15 @@ def main(argv=None):
                     Path(args.save).mkdir(parents=True, exist_ok=True)
                     Image.fromarray((out * 255).round().astype(np.uint8)).save(
                         Path(args.save) / f"{case[0].replace('/', '_')}_{label.replace(' ', '_')}.png")
-            mean = {k: float(np.mean([r[k] for r in rows])) for k in ("psnr", "dpsnr", "sharp", "l1", "ssim", "seconds")}
+            keys = ("psnr", "dpsnr", "sharp", "l1", "ssim", "seconds")
+            mean = {k: float(np.mean([r[k] for r in rows])) for k in keys}
             worst = float(np.min([r["dpsnr"] for r in rows]))
             line = (f"| {label} | {mean['psnr']:.2f} | {mean['dpsnr']:+.2f} (worst {worst:+.2f}) | "
                     f"{mean['sharp']:.3f} | {mean['l1']:.2f} | {mean['ssim']:.3f} | {mean['seconds']:.1f} |")
             summary.append(line)
             print(line, flush=True)
-    print("\n| setting | PSNR dB | dPSNR vs content-only | sharpness | L1 % | SSIM | s/case |\n|---|---|---|---|---|---|---|")
+    print("\n| setting | PSNR dB | dPSNR vs content-only | sharpness | L1 % | SSIM | s/case |\n"
+          "|---|---|---|---|---|---|---|")
     print("\n".join(summary))
 
 

@@ -77,14 +77,15 @@ def fill(given, mask, model, texture, spec):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=None, help="glob of held-out photos (default: the three lxqt-themes files)")
-    ap.add_argument("--settings", default=None, help="JSON {name: inpaint kwargs, 'synthesis': SynthesisSettings kwargs}")
+    ap.add_argument("--settings", default=None,
+                    help="JSON {name: inpaint kwargs, 'synthesis': SynthesisSettings kwargs}")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     paths = sorted(glob.glob(args.data)) if args.data else [p for p in HELD_OUT if Path(p).exists()]
     if not paths:
         raise SystemExit("no held-out photos: apt-get install lxqt-themes, or pass --data 'VAL_DIR/*'")
-    from nps_core.content_net import load_content_net
+    from nps_core.content import load_content_net
     from nps_core.texture import make_texture_settings
 
     model, texture = load_content_net(None), make_texture_settings("efficientnet_lite0")
@@ -95,7 +96,7 @@ def main(argv=None):
     print("|---|" + "---|" * (len(families) + 1))
     for name, spec in settings.items():
         rows = []
-        for key, family, truth, mask, given in cases:
+        for _key, family, truth, mask, given in cases:
             t = time.perf_counter()
             out = fill(given, mask, model, texture, spec)
             rows.append(dict(all_metrics(out, truth, mask), family=family, seconds=time.perf_counter() - t))

@@ -16,8 +16,9 @@ Every method is given the windows with their hole pixels overwritten by seeded u
 pasted-back known pixels use the truth.
 Metrics are measured on hole pixels only: L1 (mean absolute error), L2 (mean squared error) and
 PSNR (dB, mean of per-window PSNRs), for 0..1 RGB, plus a sharpness ratio (hole gradient
-energy of the fill over the truth's; 1 = as detailed as the photo, a smear is far below 1). Prints a markdown table and writes a grid PNG
-(input with hole | Telea | [compared net |] content net composited | truth) for a few windows.
+energy of the fill over the truth's; 1 = as detailed as the photo, a smear is far below 1). Prints a
+markdown table and writes a grid PNG (input with hole | Telea | [compared net |] content net composited |
+truth) for a few windows.
 Needs `opencv-python-headless` (bench dependency only).
 """
 
@@ -35,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from nps_core.content_net import load_content_net, mean_fill, predict_content  # noqa: E402
+from nps_core.content import load_content_net, mean_fill, predict_content  # noqa: E402
 from nps_core.train.data import PhotoSet, fixed_eval_set, load_photo_set  # noqa: E402
 from nps_core.train.masks import MASK_KINDS  # noqa: E402
 from nps_core.train.metrics import hole_errors  # noqa: E402
@@ -46,7 +47,7 @@ def telea(images: torch.Tensor, masks: torch.Tensor, radius: int = 5) -> torch.T
     import cv2
 
     out = []
-    for img, m in zip(images, masks):
+    for img, m in zip(images, masks, strict=True):
         arr = (img.permute(1, 2, 0).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
         hole = ((m[0].numpy() > 0.5) * 255).astype(np.uint8)
         res = cv2.inpaint(arr, hole, radius, cv2.INPAINT_TELEA)
@@ -60,7 +61,7 @@ def hide_windows(images: torch.Tensor, masks: torch.Tensor, seed: int) -> torch.
     from eval_set import hide_hole, noise_seed
 
     out = [torch.from_numpy(hide_hole(img.permute(1, 2, 0).numpy(), m[0].numpy(), noise_seed("window", seed, i)))
-           .permute(2, 0, 1) for i, (img, m) in enumerate(zip(images, masks))]
+           .permute(2, 0, 1) for i, (img, m) in enumerate(zip(images, masks, strict=True))]
     return torch.stack(out).to(images.dtype)
 
 
@@ -74,7 +75,7 @@ def hole_gradients(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     from metrics import SEAM, erode, gradient_magnitude
 
     out = []
-    for img, m in zip(images, masks):
+    for img, m in zip(images, masks, strict=True):
         hole = m[0].numpy() > 0.5
         inner = erode(hole, SEAM)
         hole = inner if inner.any() else hole
@@ -92,7 +93,7 @@ def evaluate(methods: dict[str, torch.Tensor], truth: torch.Tensor, masks: torch
     for name, pred in methods.items():
         errs = hole_errors(pred, truth, masks)
         errs["sharp"] = hole_gradients(pred, masks)
-        def summary(sel):
+        def summary(sel, errs=errs):
             row = {k: float(v[sel].mean()) for k, v in errs.items() if k != "sharp"}
             row["sharp"] = float(errs["sharp"][sel].sum() / truth_grad[sel].sum().clamp_min(1e-12))
             return row
@@ -197,7 +198,8 @@ def main(argv=None) -> int:
     if args.compare:
         columns.append(methods[f"content net ({Path(args.compare).name})"])
         labels.append(Path(args.compare).stem)
-    save_grid(Path(args.grid), columns + [methods["content net (this pack)"], images], labels + ["content net", "truth"], rows)
+    save_grid(Path(args.grid), columns + [methods["content net (this pack)"], images],
+              labels + ["content net", "truth"], rows)
     print(f"\ngrid: {args.grid}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

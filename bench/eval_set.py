@@ -311,7 +311,8 @@ def build_cases(n_main: int | None = None, n_large: int = 0, families=FAMILIES, 
     for src in LARGE_SOURCES[:n_large]:
         img = cached_image(src, LARGE_SIZE)
         for fam in large_families:
-            cases.append(Case(src.name, fam, LARGE_SIZE, img, make_mask(fam, LARGE_SIZE, mask_seed(fam, src.name)), src))
+            mask = make_mask(fam, LARGE_SIZE, mask_seed(fam, src.name))
+            cases.append(Case(src.name, fam, LARGE_SIZE, img, mask, src))
     return cases
 
 
@@ -339,7 +340,7 @@ def check_against_corpus(sources=MAIN_SOURCES + LARGE_SOURCES, thumbs: bool = Tr
         rows = Path(man).read_text().splitlines()
         head = rows[0].split("\t")
         for row in rows[1:]:
-            rec = dict(zip(head, row.split("\t")))
+            rec = dict(zip(head, row.split("\t"), strict=False))
             corpus_sha.add(rec.get("sha1", ""))
             corpus_pkgs.add(rec.get("package", ""))
             sub = Path(man).parent / rec.get("split", "") / rec.get("file", "")

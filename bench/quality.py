@@ -197,7 +197,7 @@ class NPSRunner:
     """Holds the content network (loaded once from a fixed file) and texture settings per backbone."""
 
     def __init__(self, content_net_path=None):
-        from nps_core.content_net import load_content_net
+        from nps_core.content import load_content_net
         self.model = load_content_net(content_net_path)
         self.textures = {}
 
@@ -393,7 +393,8 @@ def table(rows, methods, families, sizes):
                     v = np.array([r[key] for r in mr], dtype=np.float64)
                     cells.append(f"{v.mean():.{nd}f} ± {v.std():.{nd}f}" if len(v) > 1 else f"{v.mean():.{nd}f}")
                 label = method
-                its = {r["spec"].get("iterations") for r in mr if r["spec"]["kind"] == "nps" and r["spec"].get("backbone")}
+                its = {r["spec"].get("iterations") for r in mr
+                       if r["spec"]["kind"] == "nps" and r["spec"].get("backbone")}
                 if its:
                     label += f" ({'/'.join(str(i) for i in sorted(its))} it)"
                 out.append(f"| {label} | {len(mr)} | " + " | ".join(cells) + " |")
@@ -405,7 +406,7 @@ def wins(rows, families, target="nps-efficientnet_lite0"):
     lines = []
     for fam in families:
         sel = [r for r in rows if r["family"] == fam and r["size"] == eval_set.MAIN_SIZE]
-        def mean(m, k):
+        def mean(m, k, sel=sel):
             v = [r[k] for r in sel if r["method"] == m]
             return float(np.mean(v)) if v else None
         t = {k: mean(target, k) for k in ("l1", "l2", "psnr", "sharp")}
@@ -449,7 +450,8 @@ def speed_vs_gmic(rows, families, sizes, reference="gmic"):
     return "\n".join(lines)
 
 
-GRID_LABELS = {"nps-efficientnet_lite0": "NPS (EfficientNet)", "nps-plain-efficientnet_lite0": "NPS plain (paper)", "nps-vgg19": "NPS (VGG19)",
+GRID_LABELS = {"nps-efficientnet_lite0": "NPS (EfficientNet)", "nps-plain-efficientnet_lite0": "NPS plain (paper)",
+               "nps-vgg19": "NPS (VGG19)",
                "nps-vgg19_random": "NPS (random VGG19)", "content": "content net",
                "navier-stokes": "Navier-Stokes", "telea": "Telea", "biharmonic": "biharmonic",
                "patchmatch": "PatchMatch", "gmic": "G'MIC", "resynthesizer": "Resynthesizer",
@@ -512,10 +514,12 @@ def make_grid(rows, cases_keys, methods, path, tile=256):
 # --------------------------------------------------------------------------------------------- main
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smoke run: 2 images, centre+rect, 20 iterations, no control")
     ap.add_argument("--out", default=str(HERE / "results"), help="folder for quality.json (default bench/results)")
-    ap.add_argument("--images", type=int, default=5, help="first N images of the 512-px set (max %d)" % len(eval_set.MAIN_SOURCES))
+    ap.add_argument("--images", type=int, default=5,
+                    help="first N images of the 512-px set (max %d)" % len(eval_set.MAIN_SOURCES))
     ap.add_argument("--families", default=",".join(eval_set.FAMILIES))
     ap.add_argument("--large", type=int, default=1, help="first N images of the 1024-px set")
     ap.add_argument("--large-families", default="centre")
@@ -533,7 +537,8 @@ def main(argv=None):
                     "(1 is fastest on a shared 2-core box)")
     ap.add_argument("--grid", default=None, help="write a PNG/JPEG grid of --grid-cases")
     ap.add_argument("--grid-cases", default="astronaut/centre,ladybird/rect,china/strokes,coffee/centre")
-    ap.add_argument("--shard", default=None, help="i/n: run only shard i of n (cost-balanced; parallel processes share the cache; "
+    ap.add_argument("--shard", default=None,
+                    help="i/n: run only shard i of n (cost-balanced; parallel processes share the cache; "
                     "a final run without --shard prints the table from the cache)")
     ap.add_argument("--rerun", action="store_true", help="ignore cached results")
     args = ap.parse_args(argv)

@@ -72,7 +72,7 @@ def texture_loss(extractor, layer_weights, x: torch.Tensor, mask: torch.Tensor, 
     counted = 0
     for b in range(x.shape[0]):
         used = False
-        for w, feat in zip(layer_weights, feats):
+        for w, feat in zip(layer_weights, feats, strict=True):
             if w == 0:
                 continue
             hole = _hole_cells(mask[b : b + 1], feat.shape[-2:])
@@ -153,12 +153,12 @@ def optimize_level(
                     h_diag = ys / float(y.dot(y))
                 q = -g
                 alphas = []
-                for yi, si, ri in zip(reversed(dirs), reversed(steps), reversed(rhos)):
+                for yi, si, ri in zip(reversed(dirs), reversed(steps), reversed(rhos), strict=True):
                     a = ri * float(si.dot(q))
                     alphas.append(a)
                     q = q - a * yi
                 r = q * h_diag
-                for (yi, si, ri), a in zip(zip(dirs, steps, rhos), reversed(alphas)):
+                for (yi, si, ri), a in zip(zip(dirs, steps, rhos, strict=True), reversed(alphas), strict=True):
                     bcoef = ri * float(yi.dot(r))
                     r = r + (a - bcoef) * si
                 d = r

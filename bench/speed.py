@@ -98,9 +98,9 @@ class _Side:
         import torch
 
         from nps_core import defaults
-        from nps_core.content_net import load_content_net, random_content_net
+        from nps_core.content import load_content_net, random_content_net
         from nps_core.pipeline import content_fill
-        from nps_core.pyramid import downsample_image, downsample_mask, level_sizes
+        from nps_core.pyramid import downsample_mask, level_sizes, resize_image
         from nps_core.texture import make_texture_settings
         from nps_core.window import crop_window, plan_window
 
@@ -128,7 +128,7 @@ class _Side:
         self.win_image = crop_window(image, window).to(self.device)
         self.win_mask = crop_window(mask, window).to(self.device)
         self.sizes = level_sizes(self.win_image.shape[-1])
-        self.levels = [(downsample_image(self.win_image, s, mask=self.win_mask), downsample_mask(self.win_mask, s))
+        self.levels = [(resize_image(self.win_image, s, mask=self.win_mask), downsample_mask(self.win_mask, s))
                        for s in self.sizes]
         net = (load_content_net(device=self.device) if opts["content_net"] == "shipped"
                else random_content_net(0).to(self.device))
@@ -168,10 +168,10 @@ class _Side:
         self.sync()
 
     def level(self, i):
-        from nps_core.pyramid import upsample_image
+        from nps_core.pyramid import resize_image
 
         image, mask = self.levels[i]
-        init = self.init0 if i == 0 else upsample_image(self.current, self.sizes[i])
+        init = self.init0 if i == 0 else resize_image(self.current, self.sizes[i])
         self.sync()
         t0, c0 = time.perf_counter(), time.process_time()
         self.current, evals, losses = self.run_level(i, image, mask, init, self.iterations)
@@ -287,7 +287,7 @@ def run_config(name, spec, opts, with_reference=True, label=None):
             scorer = workers["product"]  # product-only runs: score after its peak was taken
         if scorer is not None:
             vals = scorer.call("exhaustive", [finals[s]["image"] for s in sides])
-            exhaustive = dict(zip(sides, vals))
+            exhaustive = dict(zip(sides, vals, strict=False))
     finally:
         for w in workers.values():
             w.close()
@@ -308,7 +308,7 @@ def run_config(name, spec, opts, with_reference=True, label=None):
         ref, prod = result["sides"]["reference"], result["sides"]["product"]
         result["ratios"] = {
             "time_total": prod["total_seconds"] / ref["total_seconds"],
-            "time_levels": [p["seconds"] / r["seconds"] for p, r in zip(prod["levels"], ref["levels"])],
+            "time_levels": [p["seconds"] / r["seconds"] for p, r in zip(prod["levels"], ref["levels"], strict=False)],
             "cpu_time_levels": prod["cpu_seconds_levels"] / ref["cpu_seconds_levels"],
             "peak_rss": prod["peak_rss_bytes"] / ref["peak_rss_bytes"],
             "texture_exhaustive": prod["texture_exhaustive"] / ref["texture_exhaustive"],
@@ -324,8 +324,8 @@ def _gib(b):
 
 
 def markdown(results) -> str:
-    lines = ["| config | side | per level (s) | total (s) | CPU s (levels) | peak RSS | peak CUDA | content | texture | tv | "
-             "texture (exhaustive) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| config | side | per level (s) | total (s) | CPU s (levels) | peak RSS | peak CUDA | content | "
+             "texture | tv | texture (exhaustive) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         for s, d in r["sides"].items():
             per = " / ".join(f"{lv['seconds']:.1f}" for lv in d["levels"])
@@ -342,7 +342,8 @@ def markdown(results) -> str:
             per = " / ".join(f"{x:.3f}" for x in q["time_levels"])
             lines.append(
                 f"| {r['config']} | **product/reference** | {per} | **{q['time_total']:.3f}** "
-                f"(speed-up {1 / q['time_total']:.1f}x) | {q['cpu_time_levels']:.3f} | {q['peak_rss']:.2f} | {q.get('peak_cuda', float('nan')):.2f} | "
+                f"(speed-up {1 / q['time_total']:.1f}x) | {q['cpu_time_levels']:.3f} | {q['peak_rss']:.2f} | "
+                f"{q.get('peak_cuda', float('nan')):.2f} | "
                 f" | {q['texture_reported']:.3f} | | **{q['texture_exhaustive']:.3f}** |")
         if r.get("note"):
             lines.append(f"| {r['config']} | note | {r['note']} | | | | | | | | |")
@@ -427,7 +428,8 @@ def main(argv=None):
     if a.config in ("scaling", "all"):
         table += "\n\n" + scaling_table([r for r in results if r["config"].startswith("scale-")])
     print(table)
-    out = Path(a.out) if a.out else ROOT / "bench" / "results" / f"speed-{a.config}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    stamp = time.strftime('%Y%m%d-%H%M%S')
+    out = Path(a.out) if a.out else ROOT / "bench" / "results" / f"speed-{a.config}-{stamp}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"meta": meta, "results": results, "table": table}, indent=1))
     print(f"\nJSON: {out}", file=sys.stderr)

@@ -126,7 +126,8 @@ class NPSInpaint(io.ComfyNode):
                     torch.manual_seed(seed)
                     return inpaint(
                         core_image, core_mask, content_net=content_net, texture=settings,
-                        alpha=alpha, beta=beta, iterations=iterations, feather=feather, callback=callback, device=device, synthesis=synthesis, content=core_content,
+                        alpha=alpha, beta=beta, iterations=iterations, feather=feather, callback=callback,
+                        device=device, synthesis=synthesis, content=core_content,
                     )
 
             result = retry_out_of_memory(run, texture, device)

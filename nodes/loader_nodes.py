@@ -10,7 +10,7 @@ from comfy_api.latest import io
 
 from ..nps_core import defaults
 from ..nps_core.backbones import BACKBONES, DEFAULT_LAYERS
-from ..nps_core.content_net import load_content_net
+from ..nps_core.content import load_content_net
 from ..nps_core.texture import make_texture_settings
 from . import comfy_bridge
 from .model_memory import offload_device

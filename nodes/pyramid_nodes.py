@@ -7,7 +7,7 @@ from comfy_api.latest import io
 from ..nps_core import defaults
 from ..nps_core.errors import NPSInputError
 from ..nps_core.options import check_int
-from ..nps_core.pyramid import downsample_image, downsample_mask
+from ..nps_core.pyramid import downsample_mask, resize_image
 from . import comfy_bridge
 from .resizing import resize_to
 from .schema import CATEGORY
@@ -56,7 +56,7 @@ class NPSPyramidDown(io.ComfyNode):
                 "put NPS Crop Window in front of it."
             )
         return io.NodeOutput(
-            comfy_bridge.image_from_core(downsample_image(core_image, size, mask=core_mask)),
+            comfy_bridge.image_from_core(resize_image(core_image, size, mask=core_mask)),
             comfy_bridge.mask_from_core(downsample_mask(core_mask, size)),
         )
 

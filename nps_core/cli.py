@@ -72,7 +72,8 @@ class OneLineParser(argparse.ArgumentParser):
 def add_fill_options(p: argparse.ArgumentParser) -> None:
     """Options of the fill itself (shared by every subcommand that inpaints)."""
     p.add_argument("--backbone", default=defaults.BACKBONE,
-                   help="texture network: efficientnet_lite0 (default), vgg19 (paper; needs its weights file), vgg19_random (testing)")
+                   help="texture network: efficientnet_lite0 (default), vgg19 (paper; needs its weights file), "
+                   "vgg19_random (testing)")
     p.add_argument("--layers", default="", help="comma-separated texture layers (default: the backbone's)")
     p.add_argument("--vgg-weights", default=None, help="path of vgg19-dcbb9e9d.pth or a slim safetensors")
     p.add_argument("--content-weights", default=None, help="content network safetensors (default: shipped)")

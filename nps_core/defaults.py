@@ -3,21 +3,23 @@
 Loss weights are for the normalised terms of `nps_core.losses` and `nps_core.texture`: the content
 term is a mean squared pixel error over the hole (pixels in 0..1), the texture term a mean squared
 feature distance divided by the source features' mean energy, and TV a mean squared neighbour
-difference. bench/QUALITY.md shows how ALPHA and BETA were calibrated; bench/README.md measures the
-speed settings.
+difference. bench/README.md ("Why the defaults") gives the measurements behind the values;
+bench/QUALITY.md how ALPHA and BETA were calibrated.
 """
 
-ALPHA = 0.02          # weight of the texture term. Calibrated (bench/calibrate.py, bench/QUALITY.md) on the content net's held-out val photos, efficientnet_lite0: at 512 px vs content-only +1.44 dB hole PSNR, sharpness ratio 0.67 -> 0.99
-BETA = 0.02           # weight of the total-variation term. Same sweep: BETA 1 gave +1.76 dB but sharpness 0.88 (smoother); 0.02 keeps the detail
-ITERATIONS = 50       # L-BFGS iterations per level (the paper: 100). With the synthesis start, 50 vs 0 adds +0.02-0.2 dB and sharpness on the held-out photos; 100 is still reachable (bench/QUALITY.md)
+ALPHA = 0.02          # weight of the texture term (calibrated: bench/README.md "Why the defaults")
+BETA = 0.02           # weight of the total-variation term (same sweep; larger values smooth the fill)
+ITERATIONS = 50       # L-BFGS iterations per level (the paper: 100; 100 is still reachable)
 REFRESH_EVERY = 10    # nearest-neighbour matches are recomputed every this many evaluations
 PATCH_SIZE = 3        # neural patch side, in feature cells
 MAX_SOURCES = 16384   # source patches per layer kept for matching (strided subsample above this)
 CHUNK_ELEMENTS = 1 << 24  # similarity-matrix elements computed at once during matching
+PRECISION = "auto"    # texture features / matching dtype: "auto", "fp32", "bf16", "fp16" (nps_core.texture)
+EXHAUSTIVE_EVERY = 3  # every this many match refreshes the search covers all source patches
+ADAPTIVE_REFRESH = True  # a layer whose matches barely change is refreshed less often
+CROP_FEATURES = True  # recompute features only on the hole plus margin (exact)
 # A level stops early when its best objective improved by less than this (relative) over the last
-# 2 x REFRESH_EVERY evaluations (nps_core.optimize.converged). Measured (bench/speed.py, 512 case): the
-# objective still falls ~1% per 20 evaluations at iteration 100 on every level, and stopping at a 2%
-# threshold costs up to 2% final texture loss, so 2e-3 only ends levels that have really gone flat.
+# 2 x REFRESH_EVERY evaluations (nps_core.optimize.converged); 2e-3 only ends levels that have gone flat.
 TOLERANCE_CHANGE = 2e-3
 # Synthesis step of each level (nps_core.synthesis): coherent neural-patch matches voted into pixels,
 # the result's low band replaced by the coarser level's, then the L-BFGS above starts from it.
@@ -30,9 +32,9 @@ COHERENCE_BONUS = 0.05     # score bonus for an offset shared by all 4 neighbour
 COLOUR_WEIGHT = 1.0        # weight of cell colours next to the unit-norm neural patch in the match descriptor
 LOW_BAND_SIGMA = 2.0       # px at each level: the fill's Gaussian low band comes from the coarser level
 CONTENT_SIGMA = 0.0        # px: the L-BFGS content term compares only this Gaussian low band with its target (0 = all)
-PIXEL_SEARCH = 0           # px: votes copy from the best single-pixel shift within +-this of the matched cell (<= stride/2). 2 gave +0.04-0.4 dB but sharpness -0.05-0.1 on the held-out photos and 0.70 -> 0.41 on one evaluation image seen by accident: off
-VOTE_FALLOFF = 0.0         # cells: votes weighted by a Gaussian of the distance from the proposing patch's centre (0 = equal)
-REMATCH = False            # finer levels: also match exhaustively and keep the better of that and the carried match (held-out: +0.05-0.55 dB, sharpness -0.04-0.11, +2 s at 512: off for detail)
+PIXEL_SEARCH = 0           # px: votes copy from the best single-pixel shift within +-this of the matched cell (off)
+VOTE_FALLOFF = 0.0         # cells: votes weighted by a Gaussian of the distance from the patch centre (0 = equal)
+REMATCH = False            # finer levels: also match exhaustively, keep the better of that and the carried match
 SYNTHESIS_LAYER = 0        # texture layer that matches and votes (0 = the finest, stride 4 for efficientnet_lite0)
 BACKBONE = "efficientnet_lite0"  # ships with real ImageNet weights; the paper's "vgg19" needs a file
 THRESHOLD = 0.5       # soft masks: values >= threshold are hole
@@ -47,7 +49,8 @@ MULTIPLE = 8          # window and level sides are multiples of this (feature st
 WORKING_BYTES_PER_PIXEL = 1536
 OOM_RETRY_CHUNK_DIVISOR = 16   # after an out-of-memory error, the one retry matches with chunk_elements / this
 MIN_CHUNK_ELEMENTS = 1 << 16   # ... but never fewer similarity elements at once than this
-MODEL_CACHE_SIZE = 4           # loaded content networks / feature extractors kept per cache (least recently used dropped)
+MODEL_CACHE_SIZE = 4           # feature extractors kept loaded by nps_core.backbones.load_backbone (least recent dropped)
+CONTENT_NET_CACHE_SIZE = 4  # content networks kept loaded by nps_core.content.load_content_net (least recent dropped)
 # Limits of the settings (nps_core.options checks them before any work; the nodes' widgets use the same).
 MAX_WEIGHT = 1e6           # alpha, beta
 MAX_ITERATIONS = 10000     # L-BFGS iterations per level (the paper: 100); bounds the run time

@@ -604,8 +604,9 @@ def save_image(plan: OutputPlan, result: torch.Tensor, like: LoadedImage | None 
 def read_hole(image: LoadedImage, mask_path=None, threshold: float = defaults.THRESHOLD,
               max_pixels: int | None = None) -> LoadedMask:
     """The hole of `image`: MASK's (see read_mask; its aspect ratio must match the image) or, without
-    a mask file, the image's transparent pixels (MASK = IMAGE is an error: leave MASK out for that). An image without any alpha channel (a palette image
-    without transparency included) cannot be its own mask: NPSFileError with the fix. Whether the hole
+    a mask file, the image's transparent pixels (MASK = IMAGE is an error: leave MASK out for that).
+    An image without any alpha channel (a palette image without transparency included) cannot be its
+    own mask: NPSFileError with the fix. Whether the hole
     is empty is for the caller to decide (`LoadedMask.has_hole`).
     """
     if mask_path is not None:

@@ -24,17 +24,10 @@ import torch.nn.functional as F
 from . import defaults
 from .errors import NPSInputError
 from .options import check_threshold
+from .validation import check_finite
 
 CHANNELS = (1, 3, 4)
 MASK_ASPECT_TOLERANCE = 0.01  # a resized mask must have the image's aspect ratio within 1% (or be empty)
-
-
-def _check_finite(x: torch.Tensor, name: str) -> None:
-    if not torch.isfinite(x).all():
-        raise NPSInputError(
-            f"{name} contains NaN or infinite values; fix the node that produced it "
-            f"(values must be finite, images in 0..1)."
-        )
 
 
 def as_tensor(value, name: str, allow_bool: bool = False) -> torch.Tensor:
@@ -44,7 +37,7 @@ def as_tensor(value, name: str, allow_bool: bool = False) -> torch.Tensor:
     checked to lie in 0..1 within defaults.IMAGE_RANGE_TOLERANCE. Shape is not looked at here.
     """
     if isinstance(value, np.ndarray):
-        if value.dtype == object or not (value.dtype.kind in "biuf"):
+        if value.dtype == object or value.dtype.kind not in "biuf":
             raise NPSInputError(f"{name} is a numpy array of {value.dtype}; give numbers (float 0..1 or uint8).")
         value = torch.from_numpy(np.ascontiguousarray(value))
     if not isinstance(value, torch.Tensor):
@@ -65,11 +58,12 @@ def as_tensor(value, name: str, allow_bool: bool = False) -> torch.Tensor:
             f"{name} has dtype {str(dtype).replace('torch.', '')}; give float 0..1, uint8 (0..255) or uint16."
         )
     x = value.to(torch.float32)
-    _check_finite(x, name)
+    check_finite(x, name)
     lo, hi = float(x.min()), float(x.max())
     tol = defaults.IMAGE_RANGE_TOLERANCE
     if lo < -tol or hi > 1.0 + tol:
-        hint = " (it looks like 0..255: divide by 255 or pass uint8)" if hi > 1.0 + tol and hi <= 255.0 + tol and lo >= -tol else ""
+        looks_8bit = 1.0 + tol < hi <= 255.0 + tol and lo >= -tol
+        hint = " (it looks like 0..255: divide by 255 or pass uint8)" if looks_8bit else ""
         raise NPSInputError(f"{name} values span {lo:g}..{hi:g}, but must be in 0..1{hint}.")
     return x
 

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 import torch
 
 from . import defaults
-from .errors import NPSInputError
 from .losses import content_loss, tv_loss
 from .options import check_float, check_iterations, check_weight
 from .progress import ProgressEvent
 from .texture import LevelTexture, TextureSettings
+from .validation import check_image, check_mask, check_same_size
 
 _MIN_EVALUATIONS = 20
 
@@ -63,18 +63,11 @@ class ScaleReport:
 
 
 def _check_level_inputs(image, mask, init):
-    if image.dim() != 4 or image.shape[1] != 3:
-        raise NPSInputError(f"image must be [B,3,h,w], got {tuple(image.shape)}.")
-    if mask.dim() != 4 or mask.shape[1] != 1 or mask.shape[-2:] != image.shape[-2:]:
-        raise NPSInputError(
-            f"mask must be [B,1,h,w] of the image's size {tuple(image.shape[-2:])}, got {tuple(mask.shape)}; "
-            f"down-sample image and mask together (NPS Pyramid Down)."
-        )
-    if init.shape[-2:] != image.shape[-2:]:
-        raise NPSInputError(
-            f"init is {tuple(init.shape[-2:])} but the image is {tuple(image.shape[-2:])}; up-sample the "
-            f"previous level to this size first (NPS Pyramid Up)."
-        )
+    check_image(image)
+    check_mask(mask)
+    check_same_size(mask, image, batch="any", hint="down-sample image and mask together (NPS Pyramid Down).")
+    check_same_size(init, image, names=("init", "image"), batch="any",
+                    hint="up-sample the previous level to this size first (NPS Pyramid Up).")
 
 
 def optimize_scale(

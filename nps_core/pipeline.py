@@ -15,13 +15,7 @@ from .errors import NPSInputError, NPSOptionError, NPSOutOfMemoryError
 from .inputs import as_bchw_image, broadcast_pair
 from .optimize import optimize_scale
 from .options import check_inpaint_options
-from .pyramid import (
-    downsample_image,
-    downsample_mask,
-    level_sizes,
-    resize_image,
-    upsample_image,
-)
+from .pyramid import downsample_mask, level_sizes, resize_image
 from .rough_fill import crop_for_window, prepare_rough_fill, start_level
 from .synthesis import Synthesiser, SynthesisSettings
 from .window import ContextWindow, crop_window, plan_window, stitch_window
@@ -70,10 +64,11 @@ def synthesis_for_steps(steps: int, seed: int = 0) -> SynthesisSettings:
 def content_fill(model, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Content network prediction composited into the hole.
 
-    image [B,3,h,w] 0..1, mask [B,1,h,w] binary; model: a ContentNet (any device; inputs are moved
-    to it). Returns [B,3,h,w] on image's device: known pixels exact, hole from the network.
+    image [B,3,h,w] 0..1, mask [B,1,h,w] binary; model: a content network (`nps_core.content`; any
+    device, inputs are moved to it). Returns [B,3,h,w] on image's device: known pixels exact, hole
+    from the network.
     """
-    from .content_net import predict_content
+    from .content import predict_content
 
     device = next(model.parameters()).device
     pred = predict_content(model, image.to(device), mask.to(device)).to(image.device, image.dtype)
@@ -82,7 +77,7 @@ def content_fill(model, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor
 
 def resolve_content_net(content_net, device):
     """None -> shipped weights; str/path -> that file; a module -> itself. Loaded models are cached."""
-    from .content_net import load_content_net
+    from .content import load_content_net
 
     if content_net is None or isinstance(content_net, (str, bytes)) or hasattr(content_net, "__fspath__"):
         with torch.inference_mode(False):
@@ -101,9 +96,6 @@ def check_masks(mask: torch.Tensor) -> torch.Tensor:
             f"(1 = fill)."
         )
     return covered > 0
-
-
-MAX_WINDOW = defaults.MAX_WINDOW  # px; a larger window means a hole over ~4096 px: down-scale the image first
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -139,7 +131,7 @@ def fill_window(
     reports, current = [], None
     run = sizes[first:]
     for level, size in enumerate(run):
-        image_l = downsample_image(win_image, size, mask=win_mask)
+        image_l = resize_image(win_image, size, mask=win_mask)
         mask_l = downsample_mask(win_mask, size)
         if level == 0 and content is not None:
             fill = resize_image(content.to(image_l.device, image_l.dtype), size)
@@ -147,7 +139,7 @@ def fill_window(
         elif level == 0:
             init = content_fill(content_net, image_l, mask_l)
         else:
-            init = upsample_image(current, size)
+            init = resize_image(current, size)
         try:
             synth_seconds = 0.0
             if synthesiser is not None:
@@ -198,7 +190,7 @@ def inpaint(
     of 1 on either side is broadcast). Every setting is validated before any work
     (nps_core.options: finite, whole numbers where counts, in the ranges of defaults.MAX_*, a device
     that exists); a bad one raises NPSOptionError naming it. content_net: None
-    (shipped weights), a file path or a loaded ContentNet. texture: TextureSettings or None (then
+    (shipped weights), a file path or a loaded content network. texture: TextureSettings or None (then
     `backbone` with its default layers is loaded). device: where to compute (default: the texture
     extractor's device, else CPU). Images with an empty mask come back unchanged; a full mask is an
     error. Pixels outside the mask are bit-exact unless feather > 0. callback(ProgressEvent) is
@@ -236,9 +228,9 @@ def inpaint(
     active = torch.nonzero(has_hole).flatten()
     img_a, mask_a = image[active], mask[active]
     window = plan_window(mask_a, scale=window_scale, min_size=min_window)
-    if window.size > MAX_WINDOW:
+    if window.size > defaults.MAX_WINDOW:
         raise NPSInputError(
-            f"the hole needs a {window.size} px context window (limit {MAX_WINDOW}); down-scale the "
+            f"the hole needs a {window.size} px context window (limit {defaults.MAX_WINDOW}); down-scale the "
             f"image or split the mask into smaller holes."
         )
     win_image = crop_window(img_a.to(device), window)

@@ -5,7 +5,7 @@ exception propagates unchanged (ComfyUI's interrupt exception does exactly this)
 """
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
 import torch
 
@@ -27,5 +27,3 @@ class ProgressEvent:
     losses: dict = field(default_factory=dict)
     preview: Optional[torch.Tensor] = None
 
-
-ProgressCallback = Callable[[ProgressEvent], None]

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from . import defaults
 from .errors import NPSInputError
+from .validation import check_bchw, check_mask, check_same_size
 
 
 def _round_to(value: float, multiple: int) -> int:
@@ -43,11 +44,6 @@ def level_sizes(size: int, coarsest: int = defaults.COARSEST, multiple: int = de
     return sizes
 
 
-def _check(x: torch.Tensor, name: str) -> None:
-    if x.dim() != 4:
-        raise NPSInputError(f"{name} must be [B,C,H,W], got {tuple(x.shape)}.")
-
-
 def _hw(size) -> tuple:
     """int side or (height, width) -> (height, width)."""
     return (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
@@ -62,12 +58,8 @@ _MIN_SUPPORT = 1e-6  # known filter weight below which a resized pixel counts as
 
 def _known_weight(mask: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
     """Hole mask [B or 1,1,h,w] (1 = hole, > 0.5 counts) -> known weight [B,1,h,w] in {0,1}, image's dtype/device."""
-    if mask.dim() != 4 or mask.shape[1] != 1 or tuple(mask.shape[-2:]) != tuple(image.shape[-2:]):
-        raise NPSInputError(
-            f"mask must be [B,1,h,w] of the image's size {tuple(image.shape[-2:])}, got {tuple(mask.shape)}."
-        )
-    if mask.shape[0] not in (1, image.shape[0]):
-        raise NPSInputError(f"mask batch {mask.shape[0]} does not match image batch {image.shape[0]}.")
+    check_mask(mask)
+    check_same_size(mask, image, batch="same_or_one")
     known = (mask.to(image.device) <= 0.5).to(image.dtype)
     return known.expand(image.shape[0], -1, -1, -1)
 
@@ -84,7 +76,7 @@ def resize_image(image: torch.Tensor, size, mask: torch.Tensor | None = None) ->
     always hole in `downsample_mask(mask, size)`. At the same size, known pixels are copied and hole
     pixels become HOLE_FILL.
     """
-    _check(image, "image")
+    check_bchw(image, "image")
     hw = _hw(size)
     if mask is None:
         if tuple(image.shape[-2:]) == hw:
@@ -106,22 +98,6 @@ def resize_image(image: torch.Tensor, size, mask: torch.Tensor | None = None) ->
     return out.clamp(0.0, 1.0)
 
 
-def downsample_image(image: torch.Tensor, size, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Antialiased down-sampling of [B,3,h,w] (0..1) to [B,3,size,size] on the same device.
-
-    mask: the hole [B,1,h,w] (1 = hole). Give it whenever the image has a hole: the down-sampling is
-    then hole-agnostic (see `resize_image`): the low-resolution pixels that are known in
-    `downsample_mask(mask, size)` are made of known pixels only, and those with no known support
-    (deep inside the hole) are HOLE_FILL grey.
-    """
-    return resize_image(image, size, mask=mask)
-
-
-def upsample_image(image: torch.Tensor, size: int) -> torch.Tensor:
-    """Bilinear up-sampling of a level's result [B,3,h,w] to initialise the next level [B,3,size,size]."""
-    return resize_image(image, size)
-
-
 def downsample_mask(mask: torch.Tensor, size) -> torch.Tensor:
     """Conservative mask resize [B,1,h,w] -> [B,1,H,W] in {0,1} (size = side or (H, W)): any hole
     pixel in a footprint makes a hole.
@@ -129,7 +105,7 @@ def downsample_mask(mask: torch.Tensor, size) -> torch.Tensor:
     Down-sampling uses adaptive max pooling (footprints cover every source pixel); up-sampling uses
     nearest neighbour, which keeps the same region.
     """
-    _check(mask, "mask")
+    check_bchw(mask, "mask")
     hw = _hw(size)
     m = (mask > 0.5).to(torch.float32)
     if tuple(m.shape[-2:]) == hw:

@@ -60,19 +60,19 @@ def crop_for_window(fill: torch.Tensor, window: ContextWindow, items=None) -> to
     rh, rw = min(S, max(1, round(S * sy))), min(S, max(1, round(S * sx)))
     items = list(range(window.batch)) if items is None else list(items)
     out = []
-    for b, (t, l) in enumerate(zip(window.tops, window.lefts)):
+    for b, (t, left) in enumerate(zip(window.tops, window.lefts, strict=True)):
         src = fill[items[b] if fill.shape[0] > 1 else 0][None]
         if (h, w) == (H, W):
-            out.append(crop_box(src, t, l, S, S))
+            out.append(crop_box(src, t, left, S, S))
             continue
-        y0, x0 = math.floor(t * sy), math.floor(l * sx)
-        y1, x1 = math.ceil((t + S) * sy), math.ceil((l + S) * sx)
+        y0, x0 = math.floor(t * sy), math.floor(left * sx)
+        y1, x1 = math.ceil((t + S) * sy), math.ceil((left + S) * sx)
         piece = crop_box(src, y0, x0, y1 - y0, x1 - x0)
         ch, cw = piece.shape[-2:]
         # The window as a rectangle of the piece in normalised coordinates (edges at -1 and 1);
         # antialiased shrinking below keeps those coordinates, so it can come first.
         ey, ex = S * sy, S * sx
-        theta = torch.tensor([[ex / cw, 0.0, (2 * (l * sx - x0) + ex) / cw - 1.0],
+        theta = torch.tensor([[ex / cw, 0.0, (2 * (left * sx - x0) + ex) / cw - 1.0],
                               [0.0, ey / ch, (2 * (t * sy - y0) + ey) / ch - 1.0]],
                              dtype=piece.dtype, device=piece.device)[None]
         if ch > 2 * rh or cw > 2 * rw:

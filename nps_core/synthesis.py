@@ -6,13 +6,9 @@ nearest-neighbour fields are coherent (neighbours copy from neighbouring sources
 coarse to fine scales, and the pixels are rebuilt by voting from those copies. This module does the
 same on the texture network's neural patches (one feature layer, stride s px per cell):
 
-- `patch_descriptors`: every cell's k x k x C patch, unit-normalised, as rows of one matrix;
-- `exhaustive_field`: each hole patch's nearest source patch by normalised cross-correlation (the
-  paper's matching), used at the coarsest level and wherever no coarser field is available;
-- `upsample_field`: a coarser level's field carried to this level (offsets scaled);
-- `refine_field`: PatchMatch-style rounds: each hole patch compares its source with its neighbours'
-  offsets and with random nearby sources, scored by cross-correlation plus a bonus for offsets its
-  neighbours share, so regions copy contiguous source areas;
+- match fields (`nps_core.match_field`): exhaustive nearest neighbours at the coarsest level, the
+  coarser level's field carried to finer ones, PatchMatch-style coherence refinement;
+- `refine_shifts`: optional single-pixel alignment of each match;
 - `vote_pixels`: every hole pixel becomes the mean of the pixels the matched patches covering it
   propose (for a coherent field they agree, so the copy is sharp).
 
@@ -27,158 +23,19 @@ import operator
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from . import defaults
 from .errors import NPSInputError
 from .filters import gaussian_blur
-from .patches import feature_mask, patch_centres, subsample
-
-_NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
-
-
-@dataclass
-class MatchField:
-    """Matches of one image on one feature layer at one level.
-
-    queries / sources: long [Q,2] cell positions (row, col) of hole patch centres and their matched
-    source centres; similarity: float [Q] descriptor similarity of each pair; shape: (h, w) of the
-    map; stride: px per cell; shift: long [Q,2] pixel displacement query -> source used for voting
-    ((sources - queries) x stride, refined to single pixels by `refine_shifts`; None = unrefined).
-    """
-
-    queries: torch.Tensor
-    sources: torch.Tensor
-    similarity: torch.Tensor
-    shape: tuple
-    stride: int
-    shift: torch.Tensor | None = None
-
-    def pixel_shift(self) -> torch.Tensor:
-        return (self.sources - self.queries) * self.stride if self.shift is None else self.shift
-
-
-def patch_descriptors(feat: torch.Tensor, image: torch.Tensor, stride: int, k: int,
-                      colour_weight: float) -> torch.Tensor:
-    """Descriptors of every cell's k x k patch: [h*w, C*k*k + 3*k*k], row = y*w + x.
-
-    feat [C,h,w]; image [3,H,W] 0..1 (H, W >= h*stride, w*stride). A row is the unit-norm neural
-    patch followed by colour_weight x the patch's cell colours (s x s block means), so that
-    -|a - b|^2 / 2 = cross-correlation - 1 - colour_weight^2 |colour difference|^2 / 2: neural
-    patches pick the structure, the colours stop flat sky matching a flat blur of another colour.
-    Patches are zero-padded at the border.
-    """
-    r = k // 2
-    h, w = feat.shape[-2:]
-    cols = F.unfold(feat[None].float(), k, padding=r)[0]          # [C*k*k, h*w]
-    cols = cols / cols.norm(dim=0, keepdim=True).clamp_min(1e-8)
-    if colour_weight > 0:
-        cells = F.avg_pool2d(image[None, :, : h * stride, : w * stride].float(), stride)
-        colour = F.unfold(cells, k, padding=r)[0] * colour_weight  # [3*k*k, h*w]
-        cols = torch.cat([cols, colour], dim=0)
-    return cols.t().contiguous()
-
-
-def _similarity(desc: torch.Tensor, w: int, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """-|d_a - d_b|^2 / 2 of the descriptor rows at cells a [N,2] and b [N,2] -> [N] (higher = closer)."""
-    return -0.5 * (desc[a[:, 0] * w + a[:, 1]] - desc[b[:, 0] * w + b[:, 1]]).pow(2).sum(dim=1)
-
-
-def nearest_rows(queries: torch.Tensor, bank: torch.Tensor, chunk_elements: int = 1 << 24) -> torch.Tensor:
-    """Index of the bank row [S,D] nearest (L2) to each query row [Q,D] -> long [Q]; chunked products."""
-    bias = 0.5 * bank.pow(2).sum(dim=1)
-    step = max(1, int(chunk_elements) // max(1, bank.shape[0]))
-    out = torch.empty(queries.shape[0], dtype=torch.long, device=queries.device)
-    for start in range(0, queries.shape[0], step):
-        out[start : start + step] = (queries[start : start + step] @ bank.t() - bias).argmax(dim=1)
-    return out
-
-
-def hole_cells(hole_px: torch.Tensor, shape: tuple, k: int):
-    """Pixel hole bool [H,W] -> (queries [Q,2], sources [S,2], valid source centres bool [h,w]) on an (h, w) map."""
-    hole = feature_mask(hole_px[None, None].float(), shape)[0]
-    query, source = patch_centres(hole, k)
-    valid = torch.zeros_like(hole)
-    valid[source[:, 0], source[:, 1]] = True
-    return query, source, valid
-
-
-def exhaustive_field(desc, shape, queries, source, max_sources, chunk_elements=1 << 24):
-    """Best source (of `source` [S,2], evenly subsampled to max_sources) for each query [Q,2]."""
-    w = shape[1]
-    bank_pos = subsample(source, max_sources)
-    bank = desc[bank_pos[:, 0] * w + bank_pos[:, 1]]
-    q = desc[queries[:, 0] * w + queries[:, 1]]
-    return bank_pos[nearest_rows(q, bank, chunk_elements)]
-
-
-def upsample_field(coarse: MatchField, queries: torch.Tensor, shape: tuple, valid: torch.Tensor):
-    """Carry a coarser field to this level's queries [Q,2] on an (h, w) map.
-
-    A query takes the offset of the coarse query covering it, scaled by the size ratio. Returns
-    (sources [Q,2], ok bool [Q]); ok is False where no coarse offset lands on a valid source.
-    """
-    h, w = shape
-    ch, cw = coarse.shape
-    offset = torch.zeros(ch, cw, 2, dtype=torch.long, device=queries.device)
-    known = torch.zeros(ch, cw, dtype=torch.bool, device=queries.device)
-    offset[coarse.queries[:, 0], coarse.queries[:, 1]] = coarse.sources - coarse.queries
-    known[coarse.queries[:, 0], coarse.queries[:, 1]] = True
-    cy = (queries[:, 0] * ch // h).clamp(0, ch - 1)
-    cx = (queries[:, 1] * cw // w).clamp(0, cw - 1)
-    scale = torch.tensor([h / ch, w / cw], device=queries.device)
-    cand = queries + (offset[cy, cx].float() * scale).round().long()
-    inside = (cand[:, 0] >= 0) & (cand[:, 0] < h) & (cand[:, 1] >= 0) & (cand[:, 1] < w)
-    ok = known[cy, cx] & inside & valid[cand[:, 0].clamp(0, h - 1), cand[:, 1].clamp(0, w - 1)]
-    return cand, ok
-
-
-def refine_field(desc, shape, queries, sources, valid, rounds=4, bonus=0.05, random_candidates=2,
-                 generator=None):
-    """PatchMatch-style refinement favouring offsets shared with neighbours.
-
-    desc [h*w, D] (patch_descriptors), queries/sources [Q,2], valid bool [h,w] (allowed source
-    centres). Each round every query scores its source, each 4-neighbour's offset, and
-    `random_candidates` random sources around its own (radius halving from the map size), by
-    cross-correlation + bonus x (fraction of neighbours with the same offset), and keeps the best
-    (all queries at once). Returns (sources [Q,2], similarity [Q]).
-    """
-    h, w = shape
-    device = queries.device
-    ys, xs = queries[:, 0], queries[:, 1]
-    slot = torch.full((h, w), -1, dtype=torch.long, device=device)
-    slot[ys, xs] = torch.arange(queries.shape[0], device=device)
-    neighbour = []
-    for dy, dx in _NEIGHBOURS:
-        ny, nx = ys + dy, xs + dx
-        inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
-        neighbour.append(torch.where(inside, slot[ny.clamp(0, h - 1), nx.clamp(0, w - 1)], torch.full_like(ys, -1)))
-    neighbour = torch.stack(neighbour, dim=1)              # [Q,4], -1 = not a query
-    has = neighbour >= 0
-    nb = neighbour.clamp_min(0)
-    sim = _similarity(desc, w, queries, sources)
-    pick = torch.arange(queries.shape[0], device=device)
-    radius = max(h, w)
-    for _ in range(rounds):
-        offset = sources - queries
-        cands = [sources] + [queries + offset[nb[:, j]] for j in range(4)]
-        for _ in range(random_candidates):
-            jitter = torch.randint(-radius, radius + 1, sources.shape, device=device, generator=generator)
-            cands.append(sources + jitter)
-        radius = max(1, radius // 2)
-        cands = torch.stack(cands, dim=1)                  # [Q,N,2]
-        cy, cx = cands[..., 0], cands[..., 1]
-        ok = (cy >= 0) & (cy < h) & (cx >= 0) & (cx < w)
-        ok = ok & valid[cy.clamp(0, h - 1), cx.clamp(0, w - 1)]
-        ok[:, 1:5] &= has
-        ok[:, 0] = True
-        cands = torch.where(ok[..., None], cands, sources[:, None])
-        sims = torch.stack([_similarity(desc, w, queries, cands[:, c]) for c in range(cands.shape[1])], dim=1)
-        cand_off = cands - queries[:, None]
-        agree = ((cand_off[:, :, None] == offset[nb][:, None]).all(-1) & has[:, None]).float().sum(-1)
-        best = (sims + bonus * agree / 4.0).argmax(dim=1)
-        sources, sim = cands[pick, best], sims[pick, best]
-    return sources, sim
+from .match_field import (
+    MatchField,
+    exhaustive_field,
+    hole_cells,
+    pair_similarity,
+    patch_descriptors,
+    refine_field,
+    upsample_field,
+)
 
 
 def _block_grid(corner: torch.Tensor, side: int):
@@ -309,7 +166,8 @@ class SynthesisSettings:
         if not self.enabled:
             return "synthesis off (plain optimisation)"
         return (f"synthesis: {self.first_steps}/{self.steps} EM steps (coarsest/others), {self.rounds} coherence "
-                f"rounds, bonus {self.bonus:g}, colour {self.colour_weight:g}, low band sigma {self.low_band_sigma:g} px")
+                f"rounds, bonus {self.bonus:g}, colour {self.colour_weight:g}, "
+                f"low band sigma {self.low_band_sigma:g} px")
 
 
 class Synthesiser:
@@ -343,7 +201,8 @@ class Synthesiser:
             sources, ok = upsample_field(previous, queries, shape, valid)
             if cfg.rematch:  # a fresh exhaustive match where it fits this level better than the carried one
                 fresh = exhaustive_field(desc, shape, queries, source, t.max_sources, t.chunk_elements)
-                better = _similarity(desc, shape[1], queries, fresh) > _similarity(desc, shape[1], queries, sources)
+                w = shape[1]
+                better = pair_similarity(desc, w, queries, fresh) > pair_similarity(desc, w, queries, sources)
                 sources = torch.where((better | ~ok)[:, None], fresh, sources)
             elif not bool(ok.all()):
                 sources[~ok] = exhaustive_field(desc, shape, queries[~ok], source, t.max_sources, t.chunk_elements)
@@ -379,7 +238,10 @@ class Synthesiser:
                 previous = self.fields[b] if self.fields is not None else None
                 field = self._field(feat[b], x[b], hole_px[b], previous)
                 fields.append(field)
-                out.append(x[b] if field is None else vote_pixels(x[b], hole_px[b], field, t.patch_size, cfg.vote_falloff))
+                if field is None:
+                    out.append(x[b])
+                else:
+                    out.append(vote_pixels(x[b], hole_px[b], field, t.patch_size, cfg.vote_falloff))
             self.fields = fields
             x = torch.stack(out)
         if steps > 0 and cfg.low_band_sigma > 0:

@@ -22,7 +22,6 @@ from .errors import NPSInputError
 from .patches import feature_mask, gather_patches, nearest_sources, normalise_rows, patch_centres, subsample
 from .window import hole_bbox
 
-
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 _FAST_BF16 = None
 
@@ -54,7 +53,7 @@ class TextureSettings:
         under torch.autocast and the nearest-neighbour products in that dtype; the loss itself is
         always fp32. "auto": CUDA -> bf16 where supported, else fp16; CPU -> fp32 features (bf16
         autocast measured no faster there) and bf16 matching when the CPU has native bf16 dot
-        products (AVX512-BF16/AMX: 1.8x faster matching, chosen match within bf16 rounding of the best).
+        products (AVX512-BF16/AMX; measured in bench/README.md).
     adaptive_refresh: when a refresh changes fewer than 1% of a layer's matches, that layer's next
         refresh comes twice as late (at most 4 x refresh_every); a larger change resets the interval.
     exhaustive_every: every this many refreshes (the first included) the search covers all source
@@ -69,10 +68,10 @@ class TextureSettings:
     refresh_every: int = defaults.REFRESH_EVERY
     max_sources: int = defaults.MAX_SOURCES
     chunk_elements: int = defaults.CHUNK_ELEMENTS
-    crop: bool = True
-    precision: str = "auto"
-    adaptive_refresh: bool = True
-    exhaustive_every: int = 3
+    crop: bool = defaults.CROP_FEATURES
+    precision: str = defaults.PRECISION
+    adaptive_refresh: bool = defaults.ADAPTIVE_REFRESH
+    exhaustive_every: int = defaults.EXHAUSTIVE_EVERY
 
     def __post_init__(self):
         layers = tuple(self.extractor.layers)
@@ -134,7 +133,7 @@ class TextureSettings:
         return [m.float() for m in maps]
 
     def describe(self) -> str:
-        weights = ", ".join(f"{n}x{w:g}" for n, w in zip(self.layers, self.layer_weights))
+        weights = ", ".join(f"{n}x{w:g}" for n, w in zip(self.layers, self.layer_weights, strict=True))
         label = getattr(self.extractor, "label", getattr(self.extractor, "name", "backbone"))
         return (f"{label}: layers {weights}; patch {self.patch_size}x{self.patch_size}; "
                 f"matches refreshed every {self.refresh_every} evaluations; precision {self.precision}")
@@ -161,10 +160,10 @@ def make_texture_settings(
     search_dirs=(),
     seed: int = 0,
     max_sources: int = defaults.MAX_SOURCES,
-    crop: bool = True,
-    precision: str = "auto",
-    adaptive_refresh: bool = True,
-    exhaustive_every: int = 3,
+    crop: bool = defaults.CROP_FEATURES,
+    precision: str = defaults.PRECISION,
+    adaptive_refresh: bool = defaults.ADAPTIVE_REFRESH,
+    exhaustive_every: int = defaults.EXHAUSTIVE_EVERY,
 ) -> TextureSettings:
     """Load the backbone (cached) and bundle the texture settings.
 
@@ -257,7 +256,7 @@ class LevelTexture:
         states, notes = [], []
         for b in range(image.shape[0]):
             per_layer = []
-            for li, (name, stride, feat) in enumerate(zip(ext.layers, ext.strides, feats)):
+            for li, (name, stride, feat) in enumerate(zip(ext.layers, ext.strides, feats, strict=True)):
                 hole = feature_mask(mask[b : b + 1], feat.shape[-2:])[0]
                 query, source = patch_centres(hole, k)
                 source = subsample(source, settings.max_sources)

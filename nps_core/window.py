@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from . import defaults
 from .errors import NPSInputError
 from .options import check_feather, check_float, check_int
+from .validation import check_mask
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class ContextWindow:
         return len(self.tops)
 
     def describe(self) -> str:
-        boxes = ", ".join(f"({t},{l})" for t, l in zip(self.tops, self.lefts))
+        boxes = ", ".join(f"({t},{left})" for t, left in zip(self.tops, self.lefts, strict=True))
         return f"window {self.size}x{self.size} at top-left {boxes} in {self.image_hw[0]}x{self.image_hw[1]}"
 
 
@@ -62,14 +63,13 @@ def plan_window(
     Side S = max over the batch of ceil(scale * longer bbox side), at least min_size, rounded up to a
     multiple of `multiple`. Items with an empty mask get a window centred on the image.
     """
-    if mask.dim() != 4 or mask.shape[1] != 1:
-        raise NPSInputError(f"mask must be [B,1,H,W], got {tuple(mask.shape)}.")
+    check_mask(mask)
     scale = check_float(scale, "window_scale", 1.0, defaults.MAX_WINDOW_SCALE)  # >= 1: the window holds the hole
     min_size = check_int(min_size, "min_size", 8, defaults.MAX_WINDOW)
     multiple = check_int(multiple, "multiple", 1, defaults.MAX_WINDOW)
     H, W = int(mask.shape[-2]), int(mask.shape[-1])
     boxes = [hole_bbox(mask[b, 0] > 0.5) for b in range(mask.shape[0])]
-    longest = max([max(bt - t, br - l) for (t, l, bt, br) in [b for b in boxes if b]] or [0])
+    longest = max([max(bt - t, br - left) for (t, left, bt, br) in [b for b in boxes if b]] or [0])
     side = max(int(math.ceil(scale * longest)), int(min_size), longest + 2 * multiple)
     side = int(math.ceil(side / multiple) * multiple)
     tops, lefts = [], []
@@ -142,7 +142,8 @@ def crop_window(x: torch.Tensor, window: ContextWindow) -> torch.Tensor:
             f"image/mask the window was planned for."
         )
     S = window.size
-    crops = [crop_box(x[b : b + 1], t, l, S, S) for b, (t, l) in enumerate(zip(window.tops, window.lefts))]
+    corners = zip(window.tops, window.lefts, strict=True)
+    crops = [crop_box(x[b : b + 1], t, left, S, S) for b, (t, left) in enumerate(corners)]
     return torch.cat(crops, dim=0).contiguous()
 
 
@@ -181,9 +182,9 @@ def stitch_window(
         )
     H, W = window.image_hw
     pasted = image.clone()
-    for b, (t, l) in enumerate(zip(window.tops, window.lefts)):
-        y0, x0, y1, x1 = max(t, 0), max(l, 0), min(t + S, H), min(l + S, W)
-        pasted[b, :, y0:y1, x0:x1] = result[b, :, y0 - t : y1 - t, x0 - l : x1 - l]
+    for b, (t, left) in enumerate(zip(window.tops, window.lefts, strict=True)):
+        y0, x0, y1, x1 = max(t, 0), max(left, 0), min(t + S, H), min(left + S, W)
+        pasted[b, :, y0:y1, x0:x1] = result[b, :, y0 - t : y1 - t, x0 - left : x1 - left]
     alpha = feather_alpha(mask.to(image.dtype), feather)
     if feather <= 0:
         return torch.where(alpha > 0.5, pasted, image)

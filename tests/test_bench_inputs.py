@@ -153,6 +153,7 @@ def test_eval_content_net_hides_windows():
 
 def test_calibrate_gives_the_pipeline_the_hidden_input(monkeypatch):
     import calibrate
+
     import nps_core.pipeline as pipeline
 
     case = _case()
@@ -178,7 +179,7 @@ def test_calibrate_gives_the_pipeline_the_hidden_input(monkeypatch):
 def test_training_validation_input_ignores_hole_pixels():
     """The trainer validates on windows at the network's own size: prepare_input then only mean-fills
     (no resize), so the validation input does not depend on the truth's hole pixels."""
-    from nps_core.content_net import prepare_input
+    from nps_core.content import prepare_input
 
     g = torch.Generator().manual_seed(1)
     img = torch.rand(2, 3, 32, 32, generator=g)

@@ -19,7 +19,7 @@ from test_image_io import png_header_only
 
 import nps_core.pipeline as pipeline
 from nps_core.cli import main
-from nps_core.content_net import random_content_net, save_content_net
+from nps_core.content import random_content_net, save_content_net
 
 SIZE = 48
 

@@ -1,4 +1,4 @@
-"""Behaviour of nps_core.content_net: shapes, ranges, file format, cache, errors, helpers."""
+"""Behaviour of nps_core.content: shapes, ranges, file format, cache, errors, helpers."""
 
 import os
 import time
@@ -6,9 +6,12 @@ import time
 import pytest
 import torch
 
-from nps_core.content_net import (
+from nps_core import defaults
+from nps_core.content import (
     ContentNet,
     ContentNetConfig,
+    LiteEncoderContentNet,
+    build_content_net,
     clear_content_net_cache,
     load_content_net,
     mean_fill,
@@ -58,7 +61,7 @@ def test_random_net_is_deterministic_under_seed():
     a = random_content_net(3, TINY)
     b = random_content_net(3, TINY)
     c = random_content_net(4, TINY)
-    for (ka, va), (_, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+    for (ka, va), (_, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert torch.equal(va, vb), ka
     assert not torch.equal(a.encoder[0].weight, c.encoder[0].weight)
 
@@ -151,6 +154,24 @@ def test_cache_hit_and_invalidation_on_change(tmp_path):
     assert c is not a
 
 
+def test_cache_is_bounded_and_keeps_one_version_per_file(tmp_path):
+    from nps_core.content import weights_file
+
+    clear_content_net_cache()
+    paths = [save_content_net(random_content_net(i, TINY), tmp_path / f"n{i}.safetensors")
+             for i in range(defaults.CONTENT_NET_CACHE_SIZE + 1)]
+    first = load_content_net(paths[0])
+    for path in paths[1:]:
+        load_content_net(path)
+    assert len(weights_file._CACHE) == defaults.CONTENT_NET_CACHE_SIZE
+    assert load_content_net(paths[0]) is not first  # the least recently used was dropped
+    save_content_net(random_content_net(9, TINY), paths[1])
+    os.utime(paths[1], ns=(time.time_ns(), time.time_ns() + 10**9))
+    load_content_net(paths[1])
+    assert sum(key[0] == str(paths[1].resolve()) for key in weights_file._CACHE) == 1
+    clear_content_net_cache()
+
+
 def test_missing_file_error_names_file(tmp_path):
     path = tmp_path / "nope.safetensors"
     with pytest.raises(NPSWeightsError, match="nope.safetensors"):
@@ -195,8 +216,12 @@ def test_pt_file_loads_weights_only(tmp_path):
     assert torch.equal(loaded.encoder[0].weight, model.encoder[0].weight)
 
 
-def test_model_is_plain_module():
-    assert isinstance(random_content_net(0, TINY), ContentNet)
+def test_the_config_picks_the_network_class():
+    assert type(build_content_net(TINY)) is ContentNet
+    lite = ContentNetConfig(size=64, channels=(8, 8, 8, 8, 8), bottleneck=16, skips=True, residual=True,
+                            residual_base="directional", encoder="efficientnet_lite0")
+    model = build_content_net(lite)
+    assert type(model) is LiteEncoderContentNet and model.config == lite
 
 
 def test_skips_residual_variant_starts_at_mean_fill(tmp_path):
@@ -222,7 +247,7 @@ def test_skips_change_the_function():
 
 
 def test_smooth_fill_keeps_known_and_interpolates():
-    from nps_core.content_net import smooth_fill
+    from nps_core.content import smooth_fill
 
     image = torch.zeros(1, 3, 16, 16)
     image[..., :8] = 1.0  # left half white, right half black
@@ -237,7 +262,7 @@ def test_smooth_fill_keeps_known_and_interpolates():
 
 
 def test_smooth_residual_variant_starts_at_smooth_fill():
-    from nps_core.content_net import smooth_fill
+    from nps_core.content import smooth_fill
 
     cfg = ContentNetConfig(size=32, channels=(8, 16, 16), bottleneck=32, skips=True, residual=True,
                            residual_base="smooth")
@@ -252,7 +277,7 @@ def test_smooth_residual_variant_starts_at_smooth_fill():
 
 
 def test_harmonic_fill_is_linear_between_borders():
-    from nps_core.content_net import harmonic_fill
+    from nps_core.content import harmonic_fill
 
     ramp = torch.linspace(0, 1, 32).view(1, 1, 1, 32).expand(1, 3, 32, 32).contiguous()
     mask = torch.zeros(1, 1, 32, 32)
@@ -262,9 +287,18 @@ def test_harmonic_fill_is_linear_between_borders():
     assert (out - ramp).abs().max() < 0.02  # a linear ramp is harmonic: recovered inside the hole
 
 
-def test_harmonic_residual_variant_loads(tmp_path):
+def test_harmonic_residual_variant_starts_at_harmonic_fill_after_a_round_trip(tmp_path):
+    from nps_core.content import harmonic_fill
+
     cfg = ContentNetConfig(size=32, channels=(8, 16, 16), bottleneck=32, skips=True, residual=True,
                            residual_base="harmonic")
-    path = save_content_net(random_content_net(0, cfg), tmp_path / "h.safetensors")
-    out = predict_content(load_content_net(path), torch.rand(1, 3, 40, 40), torch.ones(1, 1, 40, 40))
-    assert out.shape == (1, 3, 40, 40) and torch.isfinite(out).all()
+    path = save_content_net(random_content_net(0, cfg), tmp_path / "h.safetensors")  # fp16 file
+    loaded = load_content_net(path)
+    image = torch.rand(1, 3, 32, 32) * 0.9 + 0.05
+    mask = torch.zeros(1, 1, 32, 32)
+    mask[..., 6:22, 4:28] = 1
+    expected = harmonic_fill(mean_fill(image, mask), mask)
+    assert torch.allclose(predict_content(loaded, image, mask), expected, atol=1e-5)
+    # a whole-image hole has no known colour: the mean fill and so the prediction are mid grey
+    grey = predict_content(loaded, torch.rand(1, 3, 40, 40), torch.ones(1, 1, 40, 40))
+    assert torch.allclose(grey, torch.full_like(grey, 0.5), atol=1e-5)

@@ -2,23 +2,22 @@
 
 import pytest
 import torch
+from test_train import _settings, data_dirs  # noqa: F401 - fixture reused
 
-from nps_core import content_net_lite
 from nps_core.backbones import efficientnet_lite0 as effnet
-from nps_core.content_net import (
+from nps_core.content import (
     ContentNetConfig,
     build_content_net,
     clear_content_net_cache,
     harmonic_fill,
+    lite_net,
     load_content_net,
     predict_content,
     save_content_net,
 )
-from nps_core.content_net_lite import LiteEncoderContentNet
+from nps_core.content.lite_net import LiteEncoderContentNet
 from nps_core.errors import NPSInputError
 from nps_core.train.trainer import Trainer
-
-from test_train import _settings, data_dirs  # noqa: F401 - fixture reused
 
 LITE = ContentNetConfig(size=64, channels=(8, 8, 16, 16, 16), bottleneck=16, skips=True, residual=True,
                         residual_base="harmonic", encoder="efficientnet_lite0")
@@ -125,7 +124,7 @@ def test_saved_file_is_self_contained(tmp_path, monkeypatch):
         raise AssertionError("loading an exported file must not need the ImageNet weights package")
 
     monkeypatch.setattr(effnet, "package_weights_path", _no_package)
-    monkeypatch.setattr(content_net_lite.effnet, "package_weights_path", _no_package)
+    monkeypatch.setattr(lite_net.effnet, "package_weights_path", _no_package)
     clear_content_net_cache()
     loaded = load_content_net(path)
     assert loaded.config == LITE
@@ -149,8 +148,8 @@ def test_predict_content_accepts_any_size_and_keeps_the_input():
 
 
 def test_directional_base_starts_as_a_fixed_mix_of_harmonic_and_line_fills():
-    from nps_core.content_net_lite import HARMONIC_START_LOGIT
-    from nps_core.directional_fill import DIRECTIONS, directional_fills
+    from nps_core.content.directional_fill import DIRECTIONS, directional_fills
+    from nps_core.content.lite_net import HARMONIC_START_LOGIT
 
     config = ContentNetConfig(**{**LITE_TRAIN, "residual_base": "directional"})
     model = build_content_net(config).eval()

@@ -1,9 +1,9 @@
-"""Straight-line fills (nps_core.directional_fill) used by the "directional" content-net base."""
+"""Straight-line fills (nps_core.content.directional_fill) used by the "directional" content-net base."""
 
 import pytest
 import torch
 
-from nps_core.directional_fill import DIRECTIONS, directional_fills
+from nps_core.content.directional_fill import DIRECTIONS, directional_fills
 
 SIZE = 64
 

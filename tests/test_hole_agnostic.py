@@ -17,9 +17,9 @@ import pytest
 import torch
 from conftest import square_mask, striped_image
 
-from nps_core.content_net import predict_content, prepare_input
+from nps_core.content import predict_content, prepare_input
 from nps_core.pipeline import inpaint
-from nps_core.pyramid import downsample_image, downsample_mask, resize_image
+from nps_core.pyramid import downsample_mask, resize_image
 
 comfy_stubs.install(tempfile.mkdtemp(prefix="nps_models_"))
 
@@ -58,33 +58,33 @@ def border_mask(size: int) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("src, dst", [(192, 128), (256, 128), (256, 64), (100, 64), (160, 128), (128, 128)])
-def test_downsample_image_known_pixels_ignore_the_hole(src, dst):
+def test_resize_image_known_pixels_ignore_the_hole(src, dst):
     image = striped_image(src, batch=2)
     mask = torch.cat([square_mask(src, src // 4, src // 3, src // 3), border_mask(src)])
     known_small = downsample_mask(mask, dst).expand(-1, 3, -1, -1) < 0.5
-    outs = [downsample_image(with_hole(image, mask, f), dst, mask=mask) for f in FILLS]
+    outs = [resize_image(with_hole(image, mask, f), dst, mask=mask) for f in FILLS]
     for out in outs:
         assert out.shape == (2, 3, dst, dst) and 0 <= out.min() and out.max() <= 1
         assert torch.equal(out[known_small], outs[0][known_small])
         assert torch.equal(out, outs[0])  # hole pixels too: the output never reads the hole
     if src != dst:  # the plain (mask-less) resize does leak: the test above can fail
-        plain = [downsample_image(with_hole(image, mask, f), dst) for f in ("white", "black")]
+        plain = [resize_image(with_hole(image, mask, f), dst) for f in ("white", "black")]
         assert not torch.equal(plain[0][known_small], plain[1][known_small])
 
 
-def test_downsample_image_mask_keeps_known_colours_and_defines_the_deep_hole():
+def test_resize_image_mask_keeps_known_colours_and_defines_the_deep_hole():
     image = torch.full((1, 3, 256, 256), 0.3)
     mask = square_mask(256, 64, 64, 128)
-    out = downsample_image(with_hole(image, mask, "white"), 64, mask=mask)
+    out = resize_image(with_hole(image, mask, "white"), 64, mask=mask)
     small_hole = downsample_mask(mask, 64).expand_as(out) > 0.5
     assert torch.allclose(out[~small_hole], torch.full_like(out[~small_hole], 0.3), atol=1e-6)
     assert torch.all(out[..., 24:40, 24:40] == 0.5)  # no known support at all: mid grey
 
 
-def test_downsample_image_with_empty_mask_matches_plain_resize():
+def test_resize_image_with_empty_mask_matches_plain_resize():
     image = striped_image(192)
-    plain = downsample_image(image, 128)
-    masked = downsample_image(image, 128, mask=torch.zeros(1, 1, 192, 192))
+    plain = resize_image(image, 128)
+    masked = resize_image(image, 128, mask=torch.zeros(1, 1, 192, 192))
     assert torch.allclose(plain, masked, atol=1e-6)
     assert torch.equal(resize_image(image, 192, mask=torch.zeros(1, 1, 192, 192)), image)
 

@@ -2,13 +2,12 @@
 
 import pytest
 import torch
+from conftest import square_mask, striped_image
 
 from nps_core.errors import NPSInputError
 from nps_core.inputs import bchw_to_comfy_image, broadcast_pair, comfy_image_to_bchw, prepare_mask
-from nps_core.pyramid import downsample_image, downsample_mask, level_sizes, upsample_image
+from nps_core.pyramid import downsample_mask, level_sizes, resize_image
 from nps_core.window import crop_window, plan_window, stitch_window
-
-from conftest import square_mask, striped_image
 
 
 def test_comfy_layout_round_trip_and_fp16():
@@ -67,8 +66,8 @@ def test_mask_downsampling_is_conservative():
 
 def test_image_resize_shapes_and_range():
     img = striped_image(256)
-    d = downsample_image(img, 128)
-    u = upsample_image(d, 256)
+    d = resize_image(img, 128)
+    u = resize_image(d, 256)
     assert d.shape == (1, 3, 128, 128) and u.shape == (1, 3, 256, 256)
     assert d.min() >= 0 and u.max() <= 1
 
@@ -91,8 +90,8 @@ def test_crop_reflects_outside_and_stitch_keeps_known_pixels_exact():
     out = stitch_window(img, mask, result, w)
     known = mask.expand_as(img) < 0.5
     assert torch.equal(out[known], img[known])
-    t, l = w.tops[0], w.lefts[0]
-    assert torch.equal(out[0, :, 5, 80], result[0, :, 5 - t, 80 - l])
+    t, left = w.tops[0], w.lefts[0]
+    assert torch.equal(out[0, :, 5, 80], result[0, :, 5 - t, 80 - left])
     assert not img.requires_grad and torch.equal(img, striped_image(100))
 
 

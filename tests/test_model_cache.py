@@ -23,8 +23,7 @@ def test_maxsize_must_be_positive():
         BoundedCache(maxsize=0)
 
 
-def test_model_loaders_use_bounded_caches():
-    from nps_core import backbones, content_net
+def test_feature_extractor_cache_is_bounded():
+    from nps_core import backbones
 
-    for cache in (content_net._CACHE, backbones._CACHE):
-        assert isinstance(cache, BoundedCache) and cache.maxsize == defaults.MODEL_CACHE_SIZE
+    assert isinstance(backbones._CACHE, BoundedCache) and backbones._CACHE.maxsize == defaults.MODEL_CACHE_SIZE

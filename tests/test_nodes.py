@@ -25,7 +25,8 @@ import comfy.utils  # noqa: E402
 import folder_paths  # noqa: E402
 from comfy_api.latest import io  # noqa: E402
 
-from nps_core.content_net import random_content_net, save_content_net  # noqa: E402
+from nps_core.content import predict_content, random_content_net, save_content_net  # noqa: E402
+from nps_core.paths import default_content_weights_path  # noqa: E402
 
 PACK = comfy_stubs.load_pack()
 MAPPINGS = comfy_stubs.node_classes(PACK)
@@ -252,10 +253,14 @@ def test_content_net_loader_lists_and_loads_files_from_models_nps(content_net):
     assert choices[0] == "content_net (shipped)"
     assert "test_content.safetensors" in choices
     (model,) = run("NPSContentNetLoader", "test_content.safetensors")
+    assert model.config == content_net.config and not model.training
+    assert model is not content_net  # read from the file, not handed back
     image = torch.rand(1, 3, 128, 128)
     mask = torch.zeros(1, 1, 128, 128)
-    with torch.no_grad():
-        assert model(torch.cat([image, mask], 1)).shape == (1, 3, 128, 128)
+    mask[..., 40:90, 30:100] = 1
+    with torch.no_grad():  # the file is fp16: the loaded network predicts what the saved one does
+        torch.testing.assert_close(predict_content(model, image, mask), predict_content(content_net, image, mask),
+                                   atol=5e-3, rtol=0)
 
 
 def test_content_net_loader_names_missing_file():
@@ -263,9 +268,11 @@ def test_content_net_loader_names_missing_file():
         run("NPSContentNetLoader", "does_not_exist.safetensors")
 
 
-def test_shipped_content_net_loads():
+def test_shipped_content_net_loads_the_shipped_file():
     (model,) = run("NPSContentNetLoader", "content_net (shipped)")
-    assert isinstance(model, torch.nn.Module)
+    content = PACK.nps_core.content  # the pack's own core (and cache)
+    assert model is content.load_content_net(default_content_weights_path(), device=mm.unet_offload_device())
+    assert model.config.encoder == "efficientnet_lite0" and model.config.residual_base == "directional"
 
 
 # ----------------------------------------------------------------------------- texture settings

@@ -2,13 +2,12 @@
 
 import pytest
 import torch
+from conftest import square_mask, striped_image
 
 from nps_core.errors import NPSInputError
 from nps_core.optimize import optimize_scale
 from nps_core.pipeline import inpaint
 from nps_core.texture import LevelTexture
-
-from conftest import square_mask, striped_image
 
 
 def test_optimisation_lowers_the_loss_and_keeps_known_pixels(random_texture):
@@ -204,7 +203,7 @@ def test_restricted_refresh_never_picks_a_less_similar_source(random_texture):
     x = (img + 0.1 * torch.rand_like(img)).clamp(0, 1)
     lt.loss(x)  # restricted to the sources in use
     feats = settings.features(x[:, :, y0:y1, x0:x1])
-    for li, (st, old) in enumerate(zip(lt.states[0], before)):
+    for li, (st, old) in enumerate(zip(lt.states[0], before, strict=True)):
         assert set(st.matches.tolist()) <= set(old.tolist())
         q = normalise_rows(gather_patches(feats[li][0], st.queries, 3))
         sim_new = (q * st.bank[st.matches]).sum(1)

@@ -31,7 +31,8 @@ def test_patch_centres_split_hole_and_sources():
 
 
 def matching_case(seed, channels, size, rows, cols):
-    """Random feature map [channels,size,size] with a rectangular hole -> (feat, query/source centres, queries, unit bank)."""
+    """Random feature map [channels,size,size] with a rectangular hole
+    -> (feat, query/source centres, queries, unit bank)."""
     torch.manual_seed(seed)
     feat = torch.randn(channels, size, size)
     hole = torch.zeros(size, size, dtype=torch.bool)
@@ -47,12 +48,15 @@ def test_nearest_sources_matches_brute_force_in_any_chunking():
         assert torch.equal(nearest_sources(queries, bank, chunk_elements=chunk), expected)
 
 
-def test_gather_patches_layout_matches_unfold_content():
-    feat = torch.randn(2, 6, 6)
-    centres = torch.tensor([[2, 3]])
+def test_gather_patches_layout_is_row_column_channel():
+    # element (dy, dx, c) of a flattened patch is feat[c, y + dy, x + dx]: rows outer, then columns, then channels
+    feat = torch.randn(2, 7, 6)
+    centres = torch.tensor([[2, 3], [4, 1]])
     p = gather_patches(feat, centres, 3)
-    assert p.shape == (1, 18)
-    assert torch.allclose(p.sum(), feat[:, 1:4, 2:5].sum())
+    assert p.shape == (2, 18)
+    for n, (y, x) in enumerate(centres.tolist()):
+        expected = feat[:, y - 1:y + 2, x - 1:x + 2].permute(1, 2, 0).reshape(-1)
+        assert torch.equal(p[n], expected)
 
 
 def test_feature_mask_marks_any_touched_cell():

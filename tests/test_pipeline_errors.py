@@ -1,11 +1,11 @@
 """Resource errors of the pipeline become actionable messages."""
 
 import pytest
+from conftest import square_mask, striped_image
 
 import nps_core.pipeline as pipeline
+from nps_core import defaults
 from nps_core.errors import NPSInputError, NPSOutOfMemoryError
-
-from conftest import square_mask, striped_image
 
 
 def test_out_of_memory_names_the_level_and_the_fix(monkeypatch, random_texture, content_net):
@@ -27,7 +27,7 @@ def test_other_runtime_errors_pass_through(monkeypatch, random_texture, content_
 
 
 def test_a_hole_too_large_for_any_window_is_refused_before_work(monkeypatch, random_texture, content_net):
-    monkeypatch.setattr(pipeline, "MAX_WINDOW", 256)
+    monkeypatch.setattr(defaults, "MAX_WINDOW", 256)
     with pytest.raises(NPSInputError, match="context window"):
         pipeline.inpaint(striped_image(512), square_mask(512, 100, 100, 200),
                          content_net=content_net, texture=random_texture)

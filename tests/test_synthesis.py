@@ -14,24 +14,15 @@ import math
 
 import pytest
 import torch
-
 from conftest import square_mask, striped_image
+
 from nps_core import defaults
-from nps_core.content_net import ContentNetConfig, random_content_net, save_content_net
+from nps_core.content import ContentNetConfig, random_content_net, save_content_net
 from nps_core.errors import NPSInputError
 from nps_core.filters import gaussian_blur
+from nps_core.match_field import MatchField, pair_similarity, refine_field, upsample_field
 from nps_core.pipeline import content_fill, inpaint, synthesis_for_steps
-from nps_core.synthesis import (
-    MatchField,
-    Synthesiser,
-    SynthesisSettings,
-    _similarity,
-    keep_low_band,
-    refine_field,
-    refine_shifts,
-    upsample_field,
-    vote_pixels,
-)
+from nps_core.synthesis import Synthesiser, SynthesisSettings, keep_low_band, refine_shifts, vote_pixels
 
 PLAIN = SynthesisSettings(steps=0, first_steps=0)
 
@@ -185,7 +176,7 @@ def periodic_descriptors(h, w, period, dim=16, seed=0):
 def neighbour_agreement(queries, sources, shape):
     """Fraction of 4-neighbour query pairs with the same offset."""
     h, w = shape
-    offset = {(int(y), int(x)): (int(sy - y), int(sx - x)) for (y, x), (sy, sx) in zip(queries, sources)}
+    offset = {(int(y), int(x)): (int(sy - y), int(sx - x)) for (y, x), (sy, sx) in zip(queries, sources, strict=True)}
     pairs = same = 0
     for (y, x), off in offset.items():
         for dy, dx in ((0, 1), (1, 0)):
@@ -219,7 +210,7 @@ def test_refine_field_keeps_a_coherent_field_and_repairs_an_outlier():
     broken = coherent.clone()
     i = len(queries) // 2
     broken[i] = torch.tensor([2, 20])
-    assert valid[2, 20] and _similarity(desc, w, queries[i:i + 1], broken[i:i + 1]) < -0.1
+    assert valid[2, 20] and pair_similarity(desc, w, queries[i:i + 1], broken[i:i + 1]) < -0.1
     sources, _ = refine_field(desc, (h, w), queries, broken, valid, rounds=2, random_candidates=0)
     assert torch.equal(sources, coherent)
 
@@ -235,7 +226,7 @@ def test_refine_field_never_picks_an_invalid_source_and_gets_more_coherent():
                                 random_candidates=6, generator=g)
     assert valid[sources[:, 0], sources[:, 1]].all()
     assert not hole[sources[:, 0], sources[:, 1]].any()
-    assert torch.allclose(sim, _similarity(desc, w, queries, sources))
+    assert torch.allclose(sim, pair_similarity(desc, w, queries, sources))
     assert neighbour_agreement(queries, sources, (h, w)) > neighbour_agreement(queries, start, (h, w)) + 0.3
 
 
@@ -386,8 +377,8 @@ def test_plain_pipeline_never_synthesises_and_default_pipeline_does(random_textu
 
 @pytest.fixture(scope="module")
 def cli_files(tmp_path_factory):
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     folder = tmp_path_factory.mktemp("cli")
     rgba = np.concatenate([(striped_image(64)[0].permute(1, 2, 0).numpy() * 255).round(),

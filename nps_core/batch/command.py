@@ -29,11 +29,13 @@ def add_batch_parser(sub, add_inpaint_options) -> argparse.ArgumentParser:
         "The inpaint options apply to every file; --content-image is a folder of rough fills at the "
         "images' relative paths.",
     )
-    b.add_argument("images", metavar="IMAGES", help="a folder (searched recursively) or a quoted glob like 'shoot/**/*.jpg'")
+    b.add_argument("images", metavar="IMAGES",
+                   help="a folder (searched recursively) or a quoted glob like 'shoot/**/*.jpg'")
     b.add_argument("out", metavar="OUT", help="output folder (results at the images' relative paths)")
     masks = b.add_mutually_exclusive_group()
     masks.add_argument("--masks", metavar="FOLDER", default=None,
-                       help="masks at the same relative paths (any image extension); default: each image's transparency")
+                       help="masks at the same relative paths (any image extension); "
+                       "default: each image's transparency")
     masks.add_argument("--mask", metavar="FILE", default=None, help="one mask (white = fill) for every image")
     b.add_argument("--engine", choices=("local", "ray"), default="local",
                    help="local: this process, one file after another; ray: Ray Data actors (pip install -e \".[ray]\")")
@@ -46,7 +48,8 @@ def add_batch_parser(sub, add_inpaint_options) -> argparse.ArgumentParser:
     b.add_argument("--ray-gpus-per-worker", type=float, default=None, metavar="G",
                    help="GPUs per Ray actor (default: 1 if the cluster has GPUs, else 0 = CPU actors)")
     b.add_argument("--ray-cpus-per-worker", type=float, default=defaults.BATCH_RAY_CPUS_PER_WORKER, metavar="C",
-                   help=f"CPUs per Ray actor, also its torch threads on CPU (default {defaults.BATCH_RAY_CPUS_PER_WORKER:g})")
+                   help="CPUs per Ray actor, also its torch threads on CPU "
+                   f"(default {defaults.BATCH_RAY_CPUS_PER_WORKER:g})")
     b.add_argument("--as-png", action="store_true",
                    help="write every result as .png (lossless) instead of keeping each input's extension")
     add_inpaint_options(b)

@@ -99,9 +99,13 @@ def list_images(source: str) -> tuple[Path, list, list]:
     else:
         root = Path(source)
         if not root.exists():
-            raise NPSInputError(f"IMAGES {source!r} does not exist; give a folder of images or a glob like 'photos/**/*.jpg'.")
+            raise NPSInputError(
+                f"IMAGES {source!r} does not exist; give a folder of images or a glob like 'photos/**/*.jpg'."
+            )
         if not root.is_dir():
-            raise NPSInputError(f"IMAGES {source!r} is a file; give a folder of images or a glob (for one image use `inpaint`).")
+            raise NPSInputError(
+                f"IMAGES {source!r} is a file; give a folder of images or a glob (for one image use `inpaint`)."
+            )
         found = [p for p in root.rglob("*") if p.is_file()]
     found = [p for p in found if not is_hidden(p.relative_to(root))]
     images = sorted((p for p in found if p.suffix.lower() in exts), key=lambda p: p.relative_to(root).as_posix())
@@ -216,7 +220,9 @@ def plan_batch(images: str, out: str, masks: str | None = None, mask: str | None
             raise NPSInputError(f"{targets[target]} and {path} would both write {target}; rename one of them.")
         targets[target] = path
         if target.resolve() in inputs:
-            raise NPSInputError(f"the result for {path} would overwrite an input; give an output folder outside IMAGES.")
+            raise NPSInputError(
+                f"the result for {path} would overwrite an input; give an output folder outside IMAGES."
+            )
         mask_path, problem = (pairs.find(rel) if pairs is not None else (mask, None))
         content, missing = fills.find(rel) if fills is not None else (None, None)
         job = Job(image=str(path), mask=mask_path, out=str(target), rel=rel.as_posix(),

@@ -63,7 +63,8 @@ def copy_unchanged(job: Job, loaded, options) -> None:
         with open(job.image, "rb") as src:
             image_io.write_file_atomic(job.out, lambda fh: shutil.copyfileobj(src, fh))
         return
-    plan = image_io.plan_output(job.out, inputs=(job.image, job.mask), jpeg_quality=getattr(options, "jpeg_quality", None))
+    plan = image_io.plan_output(job.out, inputs=(job.image, job.mask),
+                                jpeg_quality=getattr(options, "jpeg_quality", None))
     image_io.save_image(plan, loaded.image_tensor(), like=loaded)
 
 

@@ -10,17 +10,18 @@ Bench:   python -m nps_core.train --data PHOTOS --throughput 20    (samples/s of
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import signal
 import sys
 import time
 from pathlib import Path
 
-import torch
-
-from ..content_net import ENCODERS, RESIDUAL_BASES
+from ..content import ENCODERS, RESIDUAL_BASES, ContentNetConfig, build_content_net
 from ..paths import default_content_weights_path
-from .trainer import BEST_NAME, CHECKPOINT_NAME, Trainer, TrainSettings, log
+from .export import export_content_net, export_metadata
+from .trainer import BEST_NAME, CHECKPOINT_NAME, Trainer, TrainSettings, log, read_checkpoint
 
 
 def _int_tuple(text: str) -> tuple[int, ...]:
@@ -50,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="conv: the paper's encoder, trained from scratch; efficientnet_lite0: frozen ImageNet "
                         "encoder (needs --skips --residual and 5 --channels; see ContentNetConfig.encoder)")
     p.add_argument("--init-zero-output", action="store_true",
-                   help="after warm-starting, zero the last decoder layer (residual nets then start at their base fill)")
+                   help="after warm-starting, zero the last decoder layer "
+                   "(residual nets then start at their base fill)")
     p.add_argument("--disc-channels", type=_int_tuple, default=d.disc_channels)
     p.add_argument("--disc-downsample", type=int, default=d.disc_downsample,
                    help="the discriminator sees the window shrunk by this factor")
@@ -83,7 +85,9 @@ def _export(args) -> int:
     out = Path(args.export)
     if args.export_from == "best" and (run_dir / BEST_NAME).is_file():
         out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(run_dir / BEST_NAME, out)
+        tmp = out.with_name(out.name + ".tmp")
+        shutil.copyfile(run_dir / BEST_NAME, tmp)  # already an exported file: copied as it is
+        os.replace(tmp, out)
         log(f"exported {run_dir / BEST_NAME} -> {out}")
         return 0
     ck = run_dir / CHECKPOINT_NAME
@@ -91,17 +95,12 @@ def _export(args) -> int:
         print(f"error: no {BEST_NAME} or {CHECKPOINT_NAME} in '{run_dir}'; train first or pass the right --run-dir",
               file=sys.stderr)
         return 2
-    import json
-
-    from ..content_net import ContentNetConfig, build_content_net, save_content_net
-
-    state = torch.load(ck, map_location="cpu", weights_only=True)
+    state = read_checkpoint(ck)
     model = build_content_net(ContentNetConfig.from_json(state["config_json"]))
     model.load_state_dict(state["model"])
-    save_content_net(model, out, metadata={"trained": "true", "steps": int(state["step"]),
-                                           "train_seconds": round(float(state.get("train_seconds", 0)), 1),
-                                           "best_val_psnr": float(state["best_psnr"]),
-                                           "settings": json.loads(state["settings_json"])})
+    meta = export_metadata(json.loads(state["settings_json"]), state["step"], state.get("train_seconds", 0.0),
+                           state["best_psnr"])
+    export_content_net(model, out, meta)
     log(f"exported {ck} (step {state['step']}) -> {out}")
     return 0
 
@@ -112,10 +111,11 @@ def _settings_from_args(args) -> TrainSettings:
         channels=args.channels, bottleneck=args.bottleneck, norm=args.norm, skips=args.skips, residual=args.residual,
         residual_base=args.residual_base, encoder=args.encoder, init_zero_output=args.init_zero_output,
         disc_channels=args.disc_channels, disc_downsample=args.disc_downsample,
-        batch=args.batch, lr=args.lr, disc_lr=args.disc_lr, lam=args.lam, seed=args.seed, decay_from=args.decay_from, decay_to=args.decay_to,
+        batch=args.batch, lr=args.lr, disc_lr=args.disc_lr, lam=args.lam, seed=args.seed,
+        decay_from=args.decay_from, decay_to=args.decay_to,
         max_steps=args.max_steps, max_minutes=args.max_minutes, val_every=args.val_every,
         val_samples=args.val_samples, checkpoint_minutes=args.checkpoint_minutes, log_every=args.log_every,
-        cache_side=args.cache_side, max_images=args.max_images, init=args.init,
+        cache_side=args.cache_side, max_images=args.max_images,
         export_best=args.export_best, threads=args.threads,
     )
 
@@ -125,7 +125,8 @@ def _export_recalibrated(args) -> int:
     on --val-data, whose numbers go into the file's metadata)."""
     ck = Path(args.run_dir) / CHECKPOINT_NAME
     if not ck.is_file():
-        print(f"error: no {CHECKPOINT_NAME} in '{args.run_dir}'; train first or pass the right --run-dir", file=sys.stderr)
+        print(f"error: no {CHECKPOINT_NAME} in '{args.run_dir}'; train first or pass the right --run-dir",
+              file=sys.stderr)
         return 2
     trainer = Trainer(_settings_from_args(args))
     trainer.load_checkpoint(ck)

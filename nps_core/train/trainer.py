@@ -26,18 +26,18 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..content_net import (
+from ..content import (
     ContentNetConfig,
     build_content_net,
     count_parameters,
     load_content_net,
     prepare_input,
     read_content_net_metadata,
-    save_content_net,
 )
 from ..errors import NPSWeightsError
 from .data import PhotoSet, batch_for_step, fixed_eval_set, load_photo_set
 from .discriminator import HoleDiscriminator
+from .export import export_content_net, export_metadata
 from .metrics import hole_errors, summarise
 
 CHECKPOINT_NAME = "checkpoint_last.pt"
@@ -82,7 +82,6 @@ class TrainSettings:
     log_every: int = 10
     cache_side: int = 512
     max_images: int | None = None
-    init: str | None = "shipped"  # "shipped", a path, or None
     export_best: str | None = None
     threads: int | None = None
 
@@ -90,6 +89,11 @@ class TrainSettings:
         return ContentNetConfig(size=self.size, channels=tuple(self.channels), bottleneck=self.bottleneck,
                                 norm=self.norm, skips=self.skips, residual=self.residual,
                                 residual_base=self.residual_base, encoder=self.encoder)
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """The dict `Trainer.save_checkpoint` wrote (CPU tensors; read weights-only)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def log(msg: str) -> None:
@@ -110,7 +114,7 @@ class Trainer:
         random.seed(settings.seed)
         self.model = build_content_net(settings.content_config())
         if settings.encoder == "efficientnet_lite0":
-            from ..content_net_lite import load_imagenet_encoder
+            from ..content.lite_net import load_imagenet_encoder
 
             load_imagenet_encoder(self.model)  # a warm start or checkpoint later overwrites it
         self.model = self.model.to(self.device, memory_format=torch.channels_last)
@@ -125,7 +129,9 @@ class Trainer:
         self.best_psnr = -math.inf
         self.history: list[dict] = []
         self.train_seconds = 0.0
-        self.photos = photos if photos is not None else load_photo_set(settings.data, settings.cache_side, settings.max_images)
+        if photos is None:
+            photos = load_photo_set(settings.data, settings.cache_side, settings.max_images)
+        self.photos = photos
         self.val_photos = val_photos
         if self.val_photos is None and settings.val_data:
             self.val_photos = load_photo_set(settings.val_data, settings.cache_side)
@@ -196,7 +202,7 @@ class Trainer:
 
     def load_checkpoint(self, path: str | Path | None = None) -> None:
         path = Path(path) if path else self.checkpoint_path()
-        ck = torch.load(path, map_location="cpu", weights_only=True)
+        ck = read_checkpoint(path)
         if ck["config_json"] != self.model.config.to_json():
             raise ValueError(
                 f"checkpoint {path} was trained with architecture {ck['config_json']}, "
@@ -280,7 +286,8 @@ class Trainer:
         self.scaler.step(self.opt_g)
         self.scaler.update()
         self.step += 1
-        return {"rec": float(rec.detach()), "adv": float(adv.detach()), "d": float(d_loss.detach()), "g": float(g_loss.detach())}
+        return {"rec": float(rec.detach()), "adv": float(adv.detach()), "d": float(d_loss.detach()),
+                "g": float(g_loss.detach())}
 
     # ------------------------------------------------------------------ validation / export
     @torch.no_grad()
@@ -289,7 +296,8 @@ class Trainer:
         batches at the current weights (the momentum averages lag far behind early in training and
         make eval-mode predictions much worse than train-mode ones). Does not touch the weights."""
         norms = [m for m in self.model.modules()
-                 if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.weight is not None and m.weight.requires_grad]
+                 if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+                 and m.weight is not None and m.weight.requires_grad]
         if not norms:
             return
         saved = [m.momentum for m in norms]
@@ -301,7 +309,7 @@ class Trainer:
             images, masks = batch_for_step(self.photos, self.s.seed + 7919, i, self.s.batch, self.s.size)
             x, _ = prepare_input(images.to(self.device), masks.to(self.device), self.s.size)
             self.model(x.contiguous(memory_format=torch.channels_last))
-        for m, momentum in zip(norms, saved):
+        for m, momentum in zip(norms, saved, strict=True):
             m.momentum = momentum
 
     @torch.no_grad()
@@ -324,21 +332,10 @@ class Trainer:
         self.model.train()
         return summarise({k: torch.cat(v) for k, v in totals.items()})
 
-    def export_metadata(self, val: dict[str, float] | None = None) -> dict:
-        return {
-            "trained": "true",
-            "steps": self.step,
-            "batch": self.s.batch,
-            "train_seconds": round(self.train_seconds, 1),
-            "lambda": self.s.lam,
-            "val": val or {},
-            "best_val_psnr": self.best_psnr if math.isfinite(self.best_psnr) else None,
-            "data": os.path.basename(os.path.normpath(self.s.data)) if self.s.data else "",
-            "train_images": len(self.photos),
-        }
-
     def export(self, path: str | Path, val: dict[str, float] | None = None) -> Path:
-        return save_content_net(self.model, path, dtype=torch.float16, metadata=self.export_metadata(val))
+        """Write the model as an exported file (`nps_core.train.export`) with `val` in its metadata."""
+        meta = export_metadata(asdict(self.s), self.step, self.train_seconds, self.best_psnr, val, len(self.photos))
+        return export_content_net(self.model, path, meta)
 
     # ------------------------------------------------------------------ loop
     def train(self, stop_flag=lambda: False) -> None:

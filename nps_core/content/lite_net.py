@@ -1,4 +1,8 @@
-"""Content network with a frozen ImageNet EfficientNet-Lite0 encoder (`encoder="efficientnet_lite0"`).
+"""`LiteEncoderContentNet`: content network with a frozen ImageNet EfficientNet-Lite0 encoder.
+
+Built by `ContentNetConfig(encoder="efficientnet_lite0")`; the shipped
+`weights/content_net.safetensors` is this network with `residual_base="directional"`
+(weights/MODEL_CARD.md).
 
 Not in the paper. The paper's Context Encoder learns its encoder from scratch on ImageNet-scale
 data; this pack can only train on a few dozen photographs on CPU, so this variant borrows an
@@ -9,7 +13,7 @@ decoder. The layout otherwise follows the Context Encoder (encoder -> fully conn
 
 Forward pass, for x `[B, 4, S, S]` (mean-filled RGB in 0..1 + mask, 1 = hole), S = config.size:
 
-1. base = harmonic fill of the hole (`content_net.harmonic_fill`), `[B, 3, S, S]`.
+1. base = harmonic fill of the hole (`fills.harmonic_fill`), `[B, 3, S, S]`.
 2. Encoder (frozen, always in eval mode): EfficientNet-Lite0 on the ImageNet-normalised base, taps
    at strides 2, 4, 8, 16, 32 (`block0_out` 16 ch, `block2_out` 24, `block4_out` 40,
    `block10_out` 112, `block15_out` 320).
@@ -38,20 +42,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .backbones import efficientnet_lite0 as effnet
-from .backbones.extractor import IMAGENET_MEAN, IMAGENET_STD
-from .content_net import BASE_FILLS, check_network_input, norm_layer  # content_net imports this module lazily
+from ..backbones import efficientnet_lite0 as effnet
+from ..backbones.extractor import IMAGENET_MEAN, IMAGENET_STD
+from .blocks import BASE_CLAMP, check_network_input, logit, norm_layer
+from .config import LITE_ENCODER_DEPTH, LITE_ENCODER_TAPS, ContentNetConfig
 from .directional_fill import DIRECTIONS, directional_fills
+from .fills import BASE_FILLS
 
-# (encoder block whose output is tapped, its channels), strides 2, 4, 8, 16, 32
-ENCODER_TAPS: tuple[tuple[str, int], ...] = (
-    ("block0", 16),
-    ("block2", 24),
-    ("block4", 40),
-    ("block10", 112),
-    ("block15", 320),
-)
-ENCODER_DEPTH = len(ENCODER_TAPS)  # the encoder halves the side this many times
 HARMONIC_START_LOGIT = 2.0  # "directional": initial mixture logit of the harmonic fill (others 0);
 # e^2 / (e^2 + 8) = 48 % harmonic at the start, and every line fill still gets a useful gradient
 
@@ -68,18 +65,18 @@ class LiteEncoderContentNet(nn.Module):
     The encoder stays in eval mode and frozen (requires_grad False) whatever `train()` says.
     """
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: ContentNetConfig) -> None:
         super().__init__()
         self.config = cfg = config
-        body = effnet.build_efficientnet_lite0_body(ENCODER_TAPS[-1][0] + "_out")
+        body = effnet.build_efficientnet_lite0_body(LITE_ENCODER_TAPS[-1][0] + "_out")
         self.encoder = body
         self.encoder.requires_grad_(False)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
-        self._tap_blocks = frozenset(name for name, _ in ENCODER_TAPS)
+        self._tap_blocks = frozenset(name for name, _ in LITE_ENCODER_TAPS)
 
         bottom = cfg.bottom_size
-        top_channels = ENCODER_TAPS[-1][1]
+        top_channels = LITE_ENCODER_TAPS[-1][1]
         self.bottleneck = nn.Sequential(
             nn.Flatten(),
             nn.Linear((top_channels + 1) * bottom * bottom, cfg.bottleneck),
@@ -95,12 +92,13 @@ class LiteEncoderContentNet(nn.Module):
         self.up = nn.ModuleList()
         self.skip = nn.ModuleList()
         self.mix = nn.ModuleList()
-        for k in range(ENCODER_DEPTH - 1):
+        for k in range(LITE_ENCODER_DEPTH - 1):
             self.up.append(conv_block(cfg.channels[k + 1], cfg.channels[k]))
-            self.skip.append(nn.Conv2d(ENCODER_TAPS[k][1] + 1, cfg.channels[k], 1))
+            self.skip.append(nn.Conv2d(LITE_ENCODER_TAPS[k][1] + 1, cfg.channels[k], 1))
             self.mix.append(conv_block(cfg.channels[k], cfg.channels[k]))
         self.directional = cfg.residual_base == "directional"
-        self.output_layer = nn.Conv2d(cfg.channels[0], 3 + (1 + len(DIRECTIONS) if self.directional else 0), 3, padding=1)
+        outputs = 3 + (1 + len(DIRECTIONS) if self.directional else 0)  # correction (+ mixture logits)
+        self.output_layer = nn.Conv2d(cfg.channels[0], outputs, 3, padding=1)
         self.reset_output()
 
     def reset_output(self) -> None:
@@ -112,7 +110,7 @@ class LiteEncoderContentNet(nn.Module):
             if self.directional:
                 self.output_layer.bias[3] = HARMONIC_START_LOGIT
 
-    def train(self, mode: bool = True) -> "LiteEncoderContentNet":
+    def train(self, mode: bool = True) -> LiteEncoderContentNet:
         super().train(mode)
         self.encoder.eval()  # ImageNet BatchNorm statistics are never updated
         return self
@@ -135,14 +133,14 @@ class LiteEncoderContentNet(nn.Module):
         cfg = self.config
         check_network_input(x, cfg)
         rgb, mask = x[:, :3], x[:, 3:]
-        harmonic = BASE_FILLS["harmonic" if self.directional else cfg.residual_base](rgb, mask).clamp(0.01, 0.99)
+        harmonic = BASE_FILLS["harmonic" if self.directional else cfg.residual_base](rgb, mask).clamp(*BASE_CLAMP)
         with torch.no_grad():
             taps = self.encode(harmonic)
         masks = [F.adaptive_avg_pool2d(mask, t.shape[-2:]) for t in taps]
         top = torch.cat([taps[-1], masks[-1]], dim=1)
         h = self.bottleneck(top).reshape(x.shape[0], cfg.channels[-1], *taps[-1].shape[-2:])
         h = self.bottleneck_act(h)
-        for k in range(ENCODER_DEPTH - 2, -1, -1):
+        for k in range(LITE_ENCODER_DEPTH - 2, -1, -1):
             h = self.up[k](_upsample2x(h))
             h = h + self.skip[k](torch.cat([taps[k], masks[k]], dim=1))
             h = self.mix[k](h)
@@ -151,10 +149,10 @@ class LiteEncoderContentNet(nn.Module):
         if self.directional:
             candidates = torch.cat([harmonic.unsqueeze(1), directional_fills(rgb, mask, harmonic)], dim=1)
             weights = torch.softmax(out[:, 3:], dim=1).unsqueeze(2)  # [B, 1 + D, 1, S, S]
-            base = (weights * candidates).sum(dim=1).clamp(0.01, 0.99)
+            base = (weights * candidates).sum(dim=1)
         else:
             base = harmonic
-        return torch.sigmoid(correction + torch.log(base / (1.0 - base)))
+        return torch.sigmoid(correction + logit(base))
 
 
 def _upsample2x(h: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,7 @@ straight line through it, for a fixed set of line directions.
 A straight edge that crosses the hole (a horizon, a leaf's border, a collar) is continued exactly
 by the fill whose direction matches it, which a membrane (harmonic) fill cannot do: it smears
 the edge. The content network with `residual_base="directional"` learns, per pixel, how to mix
-these fills and the harmonic fill (`content_net_lite`), which gives it straight-structure
+these fills and the harmonic fill (`lite_net`), which gives it straight-structure
 continuation without having to learn geometry from scratch.
 
 Directions (`DIRECTIONS`): lines y = y0 + slope * x or, on the transposed image, x = x0 + slope * y.
