@@ -150,8 +150,9 @@ def progress_callback(node: str | None = None) -> Callable:
 
     node: the node id the bar belongs to (`node_id(cls)`; None = the executing node).
     Every call first checks ComfyUI's interrupt flag: `throw_exception_if_processing_interrupted`
-    raises, and the core stops at once (cancel). The bar spans `levels x iterations` steps and moves
-    to `level x iterations + iteration`; previews are sent at most every 0.25 s and at each level's end.
+    raises, and the core stops at once (cancel). The bar spans `windows x levels x iterations` steps
+    and moves to `(window x levels + level) x iterations + iteration`; previews are sent at most
+    every 0.25 s and at each level's end.
     """
     bar = comfy.utils.ProgressBar(1, node_id=node)
     last_preview = [0.0]
@@ -159,8 +160,10 @@ def progress_callback(node: str | None = None) -> Callable:
     def on_event(event) -> None:
         model_management.throw_exception_if_processing_interrupted()
         iterations = max(1, int(event.iterations))
-        total = max(1, int(event.levels)) * iterations
-        value = min(int(event.level) * iterations + min(int(event.iteration), iterations), total)
+        per_window = max(1, int(event.levels)) * iterations  # each context window an equal share
+        total = max(1, int(event.windows)) * per_window
+        value = min(int(event.window) * per_window + int(event.level) * iterations
+                    + min(int(event.iteration), iterations), total)
         preview = None
         now = time.monotonic()
         level_done = int(event.iteration) >= iterations

@@ -44,8 +44,9 @@ class TextProgress:
         if event.iteration == 1 or done or event.iteration % 10 == 0:
             pct = 100.0 * event.iteration / max(1, event.iterations)
             terms = " ".join(f"{k}={v:.4g}" for k, v in event.losses.items())
+            where = f"window {event.window + 1}/{event.windows} " if event.windows > 1 else ""
             self.stream.write(
-                f"\rlevel {event.level + 1}/{event.levels} {pct:5.1f}% "
+                f"\r{where}level {event.level + 1}/{event.levels} {pct:5.1f}% "
                 f"({time.perf_counter() - self.started:6.1f} s) {terms}   "
             )
             self.open_line = not done

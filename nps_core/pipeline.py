@@ -12,32 +12,50 @@ import torch
 
 from . import defaults
 from .errors import NPSInputError, NPSOptionError, NPSOutOfMemoryError
-from .inputs import as_bchw_image, broadcast_pair
+from .holes import group_windows, hole_boxes
+from .inputs import hole_mask, image_source, pair_batch, unit_float
 from .optimize import optimize_scale
 from .options import check_inpaint_options
 from .pyramid import downsample_mask, level_sizes, resize_image
 from .rough_fill import crop_for_window, prepare_rough_fill, start_level
 from .synthesis import Synthesiser, SynthesisSettings
-from .window import ContextWindow, crop_window, plan_window, stitch_window
+from .window import ContextWindow, crop_box, paste_window, plan_boxes
+
+
+@dataclass
+class WindowRun:
+    """One context window of a run: items (batch indices filled together, whose holes share this
+    window), window (ContextWindow; one position per item), levels (its ScaleReports), seconds."""
+
+    items: tuple
+    window: ContextWindow
+    levels: list = field(default_factory=list)
+    seconds: float = 0.0
 
 
 @dataclass
 class InpaintResult:
-    """image: [B,3,H,W] float32 0..1 on the input's device; levels: per-level ScaleReports;
-    window: the ContextWindow used (None when nothing was filled); seconds: wall time;
-    synthesis: the SynthesisSettings used."""
+    """image: [B,3,H,W] on the input's device, float32 0..1 (uint8 0..255 for a uint8 input);
+    windows: a WindowRun per context window (one per group of holes, per batch item); levels: every
+    window's ScaleReports in order; window: the first window's ContextWindow (None when nothing was
+    filled); seconds: wall time; synthesis: the SynthesisSettings used."""
 
     image: torch.Tensor
     levels: list = field(default_factory=list)
     window: ContextWindow | None = None
     seconds: float = 0.0
     synthesis: SynthesisSettings | None = None
+    windows: list = field(default_factory=list)
 
     def describe(self) -> str:
-        lines = [self.window.describe()] if self.window is not None else ["empty mask: image returned unchanged"]
-        if self.synthesis is not None and self.window is not None:
+        lines = [] if self.windows else ["empty mask: image returned unchanged"]
+        if self.synthesis is not None and self.windows:
             lines.append(self.synthesis.describe())
-        lines += [f"level {i}: {r.describe()}" for i, r in enumerate(self.levels)]
+        for i, run in enumerate(self.windows):
+            prefix = f"window {i + 1}/{len(self.windows)} " if len(self.windows) > 1 else ""
+            items = f" (items {', '.join(map(str, run.items))})" if len(run.items) > 1 or run.items != (0,) else ""
+            lines.append(f"{prefix}{run.window.describe()}{items}, {run.seconds:.1f} s")
+            lines += [f"{prefix}level {j}: {r.describe()}" for j, r in enumerate(run.levels)]
         for r in self.levels:
             lines += [f"note: {n}" for n in r.notes]
         lines.append(f"total {self.seconds:.1f} s")
@@ -86,16 +104,59 @@ def resolve_content_net(content_net, device):
 
 
 def check_masks(mask: torch.Tensor) -> torch.Tensor:
-    """Binary mask [B,1,H,W] -> bool [B] of items that have a hole; full masks are an error."""
-    covered = mask.flatten(1).mean(dim=1)
-    full = torch.nonzero(covered >= 1.0).flatten().tolist()
+    """Hole mask [B,1,H,W] (bool, or binary float) -> bool [B] of items that have a hole; full masks
+    are an error."""
+    hole = mask if mask.dtype == torch.bool else mask > 0.5
+    full = [b for b in range(hole.shape[0]) if bool(hole[b].all())]
     if full:
         raise NPSInputError(
             f"mask covers the whole image (batch item(s) {full}): the method fills a hole from its "
             f"surroundings and needs some known pixels. Shrink the mask or check that it is not inverted "
             f"(1 = fill)."
         )
-    return covered > 0
+    return torch.tensor([bool(hole[b].any()) for b in range(hole.shape[0])], dtype=torch.bool)
+
+
+def plan_runs(mask: torch.Tensor, batch: int, scale: float, min_size: int) -> list:
+    """Context windows for every hole group of every item.
+
+    mask: bool [1 or batch,1,H,W] (True = hole; a batch-1 mask serves every item). Each item's mask
+    is split into 8-connected holes, holes whose windows would overlap are merged
+    (nps_core.holes.group_windows), and each group gets its own window; items whose windows are the
+    same (same position and side, e.g. one mask for the whole batch) share one run. Returns a list
+    of (items tuple, ContextWindow), ordered by first item, then window position.
+    """
+    H, W = int(mask.shape[-2]), int(mask.shape[-1])
+    planned = {}  # mask item -> [(top, left, side)]
+    for m in range(mask.shape[0]):
+        groups = group_windows(hole_boxes(mask[m, 0]), lambda boxes: plan_boxes(boxes, scale, min_size))
+        planned[m] = [(w.top, w.left, w.height) for _, w in groups]
+    runs = {}
+    for b in range(batch):
+        for key in planned[b if mask.shape[0] > 1 else 0]:
+            runs.setdefault(key, []).append(b)
+    out = []
+    for (top, left, side), items in sorted(runs.items(), key=lambda kv: (kv[1][0], kv[0][0], kv[0][1])):
+        if side > defaults.MAX_WINDOW:
+            raise NPSInputError(
+                f"a hole needs a {side} px context window (limit {defaults.MAX_WINDOW}); down-scale the "
+                f"image or split the hole into smaller ones."
+            )
+        k = len(items)
+        out.append((tuple(items), ContextWindow(size=side, tops=(top,) * k, lefts=(left,) * k, image_hw=(H, W))))
+    return out
+
+
+def window_callback(callback, window: int, windows: int):
+    """callback(ProgressEvent) for window `window` (0-based) of `windows`: each event says which."""
+    if callback is None:
+        return None
+
+    def forward(event):
+        event.window, event.windows = window, windows
+        callback(event)
+
+    return forward
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -185,16 +246,21 @@ def inpaint(
 ) -> InpaintResult:
     """Inpaint the hole of each image with Multi-Scale Neural Patch Synthesis.
 
-    image: [B,3,H,W] or [3,H,W] float 0..1 (uint8 / uint16 / numpy accepted, see nps_core.inputs);
-    mask: [H,W], [B,H,W] or [B,1,H,W], 1 = fill (soft masks are thresholded at `threshold`; a batch
-    of 1 on either side is broadcast). Every setting is validated before any work
-    (nps_core.options: finite, whole numbers where counts, in the ranges of defaults.MAX_*, a device
-    that exists); a bad one raises NPSOptionError naming it. content_net: None
+    image: [B,3,H,W] or [3,H,W] float 0..1 (uint16 / numpy accepted, see nps_core.inputs), or uint8
+    0..255 (kept as uint8: only each context window is converted to float32, so a big photo costs
+    its own bytes twice, input and output); mask: [H,W], [B,H,W] or [B,1,H,W], 1 = fill (soft masks
+    are thresholded at `threshold`; a batch of 1 on either side is broadcast). The mask is split
+    into 8-connected holes; holes whose context windows would overlap share one window, every other
+    group (and every batch item whose holes lie elsewhere) gets its own window, pyramid and
+    optimisation (`plan_runs`). Every setting is validated before any work (nps_core.options:
+    finite, whole numbers where counts, in the ranges of defaults.MAX_*, a device that exists); a
+    bad one raises NPSOptionError naming it. content_net: None
     (shipped weights), a file path or a loaded content network. texture: TextureSettings or None (then
     `backbone` with its default layers is loaded). device: where to compute (default: the texture
     extractor's device, else CPU). Images with an empty mask come back unchanged; a full mask is an
     error. Pixels outside the mask are bit-exact unless feather > 0. callback(ProgressEvent) is
-    called every iteration and may raise to cancel. synthesis: SynthesisSettings (None = defaults;
+    called every iteration (event.window / event.windows say which window) and may raise to
+    cancel. synthesis: SynthesisSettings (None = defaults;
     `SynthesisSettings(steps=0, first_steps=0)` = the paper's plain optimisation); content_sigma:
     see optimize_scale. content: optional rough fill from any inpainter [B or 1,3,h,w] float 0..1 in
     the image's frame at any resolution (stretched to the image's size; only its hole pixels are
@@ -209,13 +275,17 @@ def inpaint(
     content_sigma, device = opts["content_sigma"], opts["device"]
     if synthesis is not None and not isinstance(synthesis, SynthesisSettings):
         raise NPSOptionError(f"synthesis must be a SynthesisSettings or None, got {type(synthesis).__name__}.")
-    image = as_bchw_image(image)
-    image, mask = broadcast_pair(image, mask, threshold)
+    image = image_source(image)
+    batch = pair_batch(image, mask)
+    hole = hole_mask(mask, tuple(image.shape[-2:]), batch, threshold).to(image.device)
     if content is not None:
-        content = prepare_rough_fill(content, image.shape[0])
-    has_hole = check_masks(mask)
+        content = prepare_rough_fill(content, batch)
+    has_hole = check_masks(hole)
+    # the output: one copy of the image (float32 0..1, or the input's uint8), filled window by window
+    source = image.expand(batch, -1, -1, -1)
+    out = source.clone() if image.dtype == torch.uint8 else source.to(torch.float32, copy=True)
     if not bool(has_hole.any()):
-        return InpaintResult(image=image.clone(), seconds=time.perf_counter() - started)
+        return InpaintResult(image=out, seconds=time.perf_counter() - started)
     if device is None:
         device = texture.device if texture is not None else torch.device("cpu")
     synthesis = SynthesisSettings() if synthesis is None else synthesis
@@ -225,23 +295,26 @@ def inpaint(
         texture = make_texture_settings(backbone, device=device)
     model = resolve_content_net(content_net, device) if content is None else None
 
-    active = torch.nonzero(has_hole).flatten()
-    img_a, mask_a = image[active], mask[active]
-    window = plan_window(mask_a, scale=window_scale, min_size=min_window)
-    if window.size > defaults.MAX_WINDOW:
-        raise NPSInputError(
-            f"the hole needs a {window.size} px context window (limit {defaults.MAX_WINDOW}); down-scale the "
-            f"image or split the mask into smaller holes."
+    plans = plan_runs(hole, batch, window_scale, min_window)
+    img_item = (lambda b: b) if image.shape[0] > 1 else (lambda b: 0)
+    mask_item = (lambda b: b) if hole.shape[0] > 1 else (lambda b: 0)
+    runs, reports_all = [], []
+    for i, (items, window) in enumerate(plans):
+        run_started = time.perf_counter()
+        S, top, left = window.size, window.tops[0], window.lefts[0]
+        win_image = torch.cat([unit_float(crop_box(image[img_item(b)][None], top, left, S, S)) for b in items])
+        win_mask = torch.cat([crop_box(hole[mask_item(b)][None], top, left, S, S) for b in items])
+        win_content = None
+        if content is not None:
+            win_content = crop_for_window(content, window, items).to(device)
+        filled, reports = fill_window(
+            win_image.to(device), win_mask.to(device, torch.float32), model, texture, alpha, beta, iterations,
+            window_callback(callback, i, len(plans)), synthesis, content_sigma, win_content,
         )
-    win_image = crop_window(img_a.to(device), window)
-    win_mask = crop_window(mask_a.to(device), window)
-    win_content = None
-    if content is not None:
-        win_content = crop_for_window(content, window, active.tolist()).to(device)
-    filled, reports = fill_window(win_image, win_mask, model, texture, alpha, beta, iterations, callback,
-                                   synthesis, content_sigma, win_content)
-    stitched = stitch_window(img_a, mask_a, filled.to(image.device), window, feather)
-    out = image.clone()
-    out[active] = stitched
-    return InpaintResult(image=out, levels=reports, window=window, seconds=time.perf_counter() - started,
-                         synthesis=synthesis)
+        filled = filled.to(out.device)
+        for j, b in enumerate(items):
+            paste_window(out, b, hole[mask_item(b)], filled[j], top, left, feather)
+        runs.append(WindowRun(items, window, reports, time.perf_counter() - run_started))
+        reports_all += reports
+    return InpaintResult(image=out, levels=reports_all, window=runs[0].window, seconds=time.perf_counter() - started,
+                         synthesis=synthesis, windows=runs)

@@ -9,9 +9,9 @@ it is filled by reflection. The result is pasted back with `stitch_window`.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -52,6 +52,41 @@ def hole_bbox(mask_2d: torch.Tensor):
     return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
 
 
+def window_side(longest, scale: float, min_size: int, multiple: int):
+    """Window side(s) for holes whose longer bounding-box side is `longest` (int or int array):
+    ceil(scale x longest), at least min_size and longest + 2 x multiple, rounded up to `multiple`."""
+    longest = np.asarray(longest, dtype=np.int64)
+    side = np.maximum(np.maximum(np.ceil(scale * longest).astype(np.int64), int(min_size)), longest + 2 * multiple)
+    return (-(-side // multiple)) * multiple
+
+
+def window_corner(box, side):
+    """Top-left corner(s) (top, left) of windows of `side` centred on box(es) (top, left, bottom,
+    right) (ints or arrays; Python's round-half-to-even, as numpy)."""
+    box = np.asarray(box, dtype=np.int64)
+    cy, cx = (box[..., 0] + box[..., 2]) / 2.0, (box[..., 1] + box[..., 3]) / 2.0
+    return np.round(cy - side / 2.0).astype(np.int64), np.round(cx - side / 2.0).astype(np.int64)
+
+
+def check_window_settings(scale, min_size, multiple) -> tuple:
+    """Checked (window_scale >= 1: the window holds the hole, min_size >= 8 px, multiple >= 1)."""
+    scale = check_float(scale, "window_scale", 1.0, defaults.MAX_WINDOW_SCALE)
+    min_size = check_int(min_size, "min_size", 8, defaults.MAX_WINDOW)
+    multiple = check_int(multiple, "multiple", 1, defaults.MAX_WINDOW)
+    return scale, min_size, multiple
+
+
+def plan_boxes(boxes, scale: float = defaults.WINDOW_SCALE, min_size: int = defaults.MIN_WINDOW,
+               multiple: int = defaults.MULTIPLE):
+    """Windows for hole groups: boxes int [G,4] of (top, left, bottom, right) -> int64 [G,4] of the
+    windows' (top, left, bottom, right), each planned like `plan_window` for that group alone."""
+    scale, min_size, multiple = check_window_settings(scale, min_size, multiple)
+    boxes = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
+    side = window_side(np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]), scale, min_size, multiple)
+    top, left = window_corner(boxes, side)
+    return np.stack([top, left, top + side, left + side], axis=1)
+
+
 def plan_window(
     mask: torch.Tensor,
     scale: float = defaults.WINDOW_SCALE,
@@ -64,74 +99,41 @@ def plan_window(
     multiple of `multiple`. Items with an empty mask get a window centred on the image.
     """
     check_mask(mask)
-    scale = check_float(scale, "window_scale", 1.0, defaults.MAX_WINDOW_SCALE)  # >= 1: the window holds the hole
-    min_size = check_int(min_size, "min_size", 8, defaults.MAX_WINDOW)
-    multiple = check_int(multiple, "multiple", 1, defaults.MAX_WINDOW)
+    scale, min_size, multiple = check_window_settings(scale, min_size, multiple)
     H, W = int(mask.shape[-2]), int(mask.shape[-1])
     boxes = [hole_bbox(mask[b, 0] > 0.5) for b in range(mask.shape[0])]
     longest = max([max(bt - t, br - left) for (t, left, bt, br) in [b for b in boxes if b]] or [0])
-    side = max(int(math.ceil(scale * longest)), int(min_size), longest + 2 * multiple)
-    side = int(math.ceil(side / multiple) * multiple)
+    side = int(window_side(longest, scale, min_size, multiple))
     tops, lefts = [], []
     for box in boxes:
-        if box is None:
-            cy, cx = H / 2.0, W / 2.0
-        else:
-            cy, cx = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
-        tops.append(int(round(cy - side / 2.0)))
-        lefts.append(int(round(cx - side / 2.0)))
+        top, left = window_corner(box if box is not None else (0, 0, H, W), side)
+        tops.append(int(top))
+        lefts.append(int(left))
     return ContextWindow(size=side, tops=tuple(tops), lefts=tuple(lefts), image_hw=(H, W))
 
 
-def _reflect_pad(x: torch.Tensor, pad_lrtb: tuple) -> torch.Tensor:
-    """Reflect padding that also works when a pad exceeds the image side (applied repeatedly); an
-    axis of one pixel is replicated instead (reflection needs two). Each axis is padded on its own."""
-    left, right, top, bottom = pad_lrtb
-    while left > 0 or right > 0:
-        w = x.shape[-1]
-        if w < 2:
-            x = F.pad(x, (left, right, 0, 0), mode="replicate")
-            break
-        step = (min(left, w - 1), min(right, w - 1))
-        x = F.pad(x, (*step, 0, 0), mode="reflect")
-        left, right = left - step[0], right - step[1]
-    while top > 0 or bottom > 0:
-        h = x.shape[-2]
-        if h < 2:
-            x = F.pad(x, (0, 0, top, bottom), mode="replicate")
-            break
-        step = (min(top, h - 1), min(bottom, h - 1))
-        x = F.pad(x, (0, 0, *step), mode="reflect")
-        top, bottom = top - step[0], bottom - step[1]
-    return x
-
-
-def _axis_span(start: int, length: int, size: int):
-    """Rows (or columns) of an axis of `size` that a reflect-padded crop [start, start+length) reads,
-    as (first, end, pad_before, pad_after)."""
-    before, after = max(0, -start), max(0, start + length - size)
-    first, end = max(0, start), min(size, start + length)
-    if before and after:
-        return 0, size, before, after
-    if before:  # reflection about row 0 reads rows 1..before
-        end = min(size, max(end, before + 1))
-    if after:
-        first = max(0, min(first, size - 1 - after))
-    return first, end, before, after
+def _reflect_index(start: int, length: int, size: int, device) -> torch.Tensor:
+    """Indices start..start+length-1 of an axis of `size`, reflected at its edges (edge pixel not
+    repeated, as F.pad's "reflect" applied as often as needed); a one-pixel axis repeats its pixel."""
+    i = torch.arange(start, start + length, device=device)
+    if size == 1:
+        return torch.zeros_like(i)
+    period = 2 * (size - 1)
+    i = torch.remainder(i, period)
+    return torch.where(i >= size, period - i, i)
 
 
 def crop_box(x: torch.Tensor, top: int, left: int, height: int, width: int) -> torch.Tensor:
-    """Rows top..top+height, columns left..left+width of x [B,C,H,W] -> [B,C,height,width]; the parts
-    outside x are filled by reflection (a view of x when the box lies inside it). Only the rows and
-    columns the box and its reflection need are read, so a small box of a huge image stays small."""
+    """Rows top..top+height, columns left..left+width of x [B,C,H,W] (any dtype) -> [B,C,height,width];
+    the parts outside x are filled by reflection (periodic for boxes far outside). A view of x when the box lies
+    inside it; otherwise only the rows and columns the box needs are read, so a small box of a huge
+    image stays small."""
     H, W = int(x.shape[-2]), int(x.shape[-1])
-    y0, y1, pt, pb = _axis_span(top, height, H)
-    x0, x1, pl, pr = _axis_span(left, width, W)
-    part = x[:, :, y0:y1, x0:x1]
-    if pt or pb or pl or pr:
-        part = _reflect_pad(part, (pl, pr, pt, pb))
-    y, xx = top + pt - y0, left + pl - x0
-    return part[:, :, y : y + height, xx : xx + width]
+    if top >= 0 and left >= 0 and top + height <= H and left + width <= W:
+        return x[:, :, top : top + height, left : left + width]
+    rows = _reflect_index(top, height, H, x.device)
+    cols = _reflect_index(left, width, W, x.device)
+    return x.index_select(-2, rows).index_select(-1, cols)
 
 
 def crop_window(x: torch.Tensor, window: ContextWindow) -> torch.Tensor:
@@ -157,6 +159,48 @@ def feather_alpha(mask: torch.Tensor, feather: int) -> torch.Tensor:
     return torch.maximum(mask, soft)
 
 
+def paste_window(
+    out: torch.Tensor,
+    item: int,
+    mask: torch.Tensor,
+    result: torch.Tensor,
+    top: int,
+    left: int,
+    feather: int = defaults.FEATHER,
+) -> None:
+    """Write one window's result into `out` in place (only the window's part inside the image).
+
+    out: [B,3,H,W] float or uint8 (values 0..1 or 0..255), the caller's own copy of the image;
+    item: its batch index; mask: the hole [1,H,W] or [1,1,H,W] (bool or 0/1; > 0.5 = hole) of that
+    item; result: [3,S,S] float 0..1, the window whose top-left corner is (top, left). With feather
+    = 0 only hole pixels change (known pixels stay bit-exact); feather > 0 also blends a band of that
+    many pixels around the hole (computed from the mask around the window, as on the whole image).
+    """
+    from .inputs import like_source, unit_float
+
+    feather = check_feather(feather)
+    H, W = int(out.shape[-2]), int(out.shape[-1])
+    S = int(result.shape[-1])
+    mask = mask.reshape(1, 1, H, W)
+    y0, x0, y1, x1 = max(top, 0), max(left, 0), min(top + S, H), min(left + S, W)
+    if y0 >= y1 or x0 >= x1:
+        return
+    region = out[item, :, y0:y1, x0:x1]
+    res = result[:, y0 - top : y1 - top, x0 - left : x1 - left].to(out.device)
+    if feather <= 0:
+        hole = mask[0, :, y0:y1, x0:x1].to(out.device) > 0.5
+        region.copy_(torch.where(hole, like_source(res, out.dtype), region))
+        return
+    # the band of every hole pixel within 2 x feather of the window, clipped to the image as before
+    m = 2 * int(feather)
+    ay0, ax0, ay1, ax1 = max(y0 - m, 0), max(x0 - m, 0), min(y1 + m, H), min(x1 + m, W)
+    near = mask[:, :, ay0:ay1, ax0:ax1].to(out.device, torch.float32)
+    near = (near > 0.5).to(torch.float32)
+    alpha = feather_alpha(near, feather)[0, :, y0 - ay0 : y1 - ay0, x0 - ax0 : x1 - ax0]
+    blended = unit_float(region) * (1.0 - alpha) + res.to(torch.float32) * alpha
+    region.copy_(torch.where(alpha > 0, like_source(blended, out.dtype), region))
+
+
 def stitch_window(
     image: torch.Tensor,
     mask: torch.Tensor,
@@ -173,19 +217,14 @@ def stitch_window(
     """
     feather = check_feather(feather)
     S = window.size
-    result = result.to(device=image.device, dtype=image.dtype)
+    result = result.to(device=image.device, dtype=torch.float32)
     if result.shape[-1] != S or result.shape[-2] != S:
         result = F.interpolate(result, size=(S, S), mode="bilinear", align_corners=False, antialias=True)
     if result.shape[0] != image.shape[0]:
         raise NPSInputError(
             f"result batch {result.shape[0]} does not match image batch {image.shape[0]}."
         )
-    H, W = window.image_hw
     pasted = image.clone()
     for b, (t, left) in enumerate(zip(window.tops, window.lefts, strict=True)):
-        y0, x0, y1, x1 = max(t, 0), max(left, 0), min(t + S, H), min(left + S, W)
-        pasted[b, :, y0:y1, x0:x1] = result[b, :, y0 - t : y1 - t, x0 - left : x1 - left]
-    alpha = feather_alpha(mask.to(image.dtype), feather)
-    if feather <= 0:
-        return torch.where(alpha > 0.5, pasted, image)
-    return image * (1.0 - alpha) + pasted * alpha
+        paste_window(pasted, b, mask[b], result[b], t, left, feather)
+    return pasted

@@ -330,6 +330,14 @@ def test_plan_result_formats(tmp_path):
         plan_batch(str(src), str(tmp_path / "out"), jpeg_quality=95)
 
 
+def test_report_never_lands_on_an_input(tmp_path, net, capsys):
+    src = make_folder(tmp_path)
+    before = (src / "a.png").read_bytes()
+    assert run([src, tmp_path / "out", "--report", src / "a.png"], net) == 2
+    assert "--report" in capsys.readouterr().err and (src / "a.png").read_bytes() == before
+    assert not (tmp_path / "out").exists()
+
+
 def test_ray_options_need_the_ray_engine(tmp_path, net, capsys):
     src = make_folder(tmp_path)
     assert run([src, tmp_path / "out", "--ray-workers", "2"], net) == 2

@@ -237,7 +237,10 @@ def test_inpaint_works_bit_exact_or_names_the_bad_input(c):
     if given_image.dim() == 3:
         given_image = given_image[None]
     given_image = given_image[:, :3] if given_image.shape[1] >= 3 else given_image.expand(-1, 3, -1, -1)
-    assert result.shape == (c["batch"], 3, c["h"], c["w"]) and result.dtype == torch.float32
+    # uint8 photos stay uint8 (issue 12: only each context window is converted); the rest is float32
+    expected_dtype = torch.uint8 if c["dtype"] == "uint8" else torch.float32
+    assert result.shape == (c["batch"], 3, c["h"], c["w"]) and result.dtype == expected_dtype
+    result = expected_float32(result)
     assert torch.isfinite(result).all()
     hole = torch.from_numpy(c["hole"] if c["mask_kind"] != "empty" else np.zeros_like(c["hole"]))
     known = ~hole.expand_as(result)

@@ -85,6 +85,11 @@ def run_batch(args, make_settings, stream=None) -> int:
     plan = plan_batch(args.images, args.out, masks=args.masks, mask=args.mask, as_png=args.as_png,
                       jpeg_quality=args.jpeg_quality, contents=getattr(args, "content_image", None))
     report_path = Path(args.report) if args.report else plan.out_root / defaults.BATCH_REPORT_NAME
+    # the report is rewritten by every run of the job, but it must never land on an input or a result
+    from ..image_io import check_writable_path
+
+    check_writable_path(report_path, [p for j in plan.jobs for p in (j.image, j.mask, j.out, j.content) if p],
+                        "--report", overwrite=True)
     options = {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None)))}
     report = BatchReport(engine=args.engine, images=args.images, out=args.out, options=options, ignored=plan.ignored)
     for job in plan.finished:
