@@ -49,7 +49,7 @@ MULTIPLE = 8          # window and level sides are multiples of this (feature st
 WORKING_BYTES_PER_PIXEL = 1536
 OOM_RETRY_CHUNK_DIVISOR = 16   # after an out-of-memory error, the one retry matches with chunk_elements / this
 MIN_CHUNK_ELEMENTS = 1 << 16   # ... but never fewer similarity elements at once than this
-MODEL_CACHE_SIZE = 4           # feature extractors kept loaded by nps_core.backbones.load_backbone (least recent dropped)
+MODEL_CACHE_SIZE = 4           # feature extractors kept by nps_core.backbones.load_backbone (least recent dropped)
 CONTENT_NET_CACHE_SIZE = 4  # content networks kept loaded by nps_core.content.load_content_net (least recent dropped)
 # Limits of the settings (nps_core.options checks them before any work; the nodes' widgets use the same).
 MAX_WEIGHT = 1e6           # alpha, beta
