@@ -1,8 +1,9 @@
 """nps-inpaint: ComfyUI nodes for multi-scale neural patch synthesis inpainting (Yang et al., CVPR 2017).
 
-Registration only; the nodes live in `nodes/`, the numerics in `nps_core/`.
+Registration only, through ComfyUI's V3 entry point; the nodes live in `nodes/`, the numerics in
+`nps_core/`. Needs ComfyUI 0.3.64 or newer (nodes/comfy_requirements.py).
 """
 
-from .nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
+from .nodes import comfy_entrypoint
 
-__all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]
+__all__ = ["comfy_entrypoint"]

@@ -23,11 +23,13 @@ NODE_SPECS = {
     "PreviewImage": {"widgets": [], "inputs": [("images", "IMAGE")], "outputs": [], "size": [280, 280]},
     "PreviewAny": {"widgets": [], "inputs": [("source", "*")], "outputs": [], "size": [300, 200]},
     "Note": {"widgets": ["text"], "inputs": [], "outputs": [], "size": [340, 300]},
+    "ImageScaleBy": {"widgets": ["upscale_method", "scale_by"], "inputs": [("image", "IMAGE")], "outputs": ["IMAGE"],
+                     "size": [300, 90]},
     "NPSInpaint": {
-        "widgets": ["alpha", "beta", "iterations", "threshold", "feather", "seed", "control_after_generate",
-                    "synthesis_steps"],
-        "inputs": [("image", "IMAGE"), ("mask", "MASK"), ("content_net", "NPS_CONTENT_NET"),
-                   ("texture", "NPS_TEXTURE")],
+        # seed has control_after_generate off (nodes/schema.py), so the front end adds no control widget
+        "widgets": ["alpha", "beta", "iterations", "threshold", "feather", "seed", "synthesis_steps"],
+        "inputs": [("image", "IMAGE"), ("mask", "MASK"), ("content_net", "NPS_CONTENT_NET"), ("texture", "NPS_TEXTURE"),
+                   ("content", "IMAGE")],
         "outputs": ["IMAGE"],
         "size": [360, 354],
     },
@@ -41,9 +43,8 @@ NODE_SPECS = {
         "widgets": ["size"], "inputs": [("image", "IMAGE"), ("mask", "MASK")], "outputs": ["IMAGE", "MASK"],
         "size": [280, 110],
     },
-    "NPSPyramidUp": {
-        "widgets": [], "inputs": [("image", "IMAGE"), ("like", "IMAGE")], "outputs": ["IMAGE"], "size": [260, 70],
-    },
+    "NPSPyramidUp": {"widgets": [], "inputs": [("image", "IMAGE"), ("like", "IMAGE")], "outputs": ["IMAGE"],
+                     "size": [260, 70]},
     "NPSContentNetLoader": {"widgets": ["model_name"], "inputs": [], "outputs": ["NPS_CONTENT_NET"], "size": [300, 70]},
     "NPSContentFill": {
         "widgets": [], "inputs": [("content_net", "NPS_CONTENT_NET"), ("image", "IMAGE"), ("mask", "MASK")],
@@ -85,7 +86,7 @@ def simple_workflow():
         (1, "LoadImage", "Load Image (transparent = hole)", [0, 0], {"image": EXAMPLE_IMAGE, "upload": "image"}),
         (2, "NPSInpaint", f"NPS Inpaint ({CPU_ITERATIONS} it/level, CPU)", [380, 0],
          {"alpha": 0.02, "beta": 0.02, "iterations": CPU_ITERATIONS, "threshold": 0.5, "feather": 0,
-          "seed": 0, "control_after_generate": "fixed", "synthesis_steps": 2}),
+          "seed": 0, "synthesis_steps": 2}),
         (3, "SaveImage", None, [780, 0], {"filename_prefix": "nps_inpaint"}),
         (4, "Note", "About this workflow", [0, 420],
          {"text": "NPS Inpaint fills the transparent pixels of the loaded PNG (LoadImage's MASK = 1 - alpha).\n\n"
@@ -97,6 +98,44 @@ def simple_workflow():
     ]
     links = [(1, 0, 2, "image"), (1, 1, 2, "mask"), (2, 0, 3, "images")]
     return nodes, links, [], {"scale": 1.0, "offset": [80, 120]}
+
+
+def refine_content_workflow():
+    """A rough low-resolution fill refined to full resolution: NPS Inpaint's `content` input.
+
+    The rough fill stands in for any other inpainter (LaMa, MAT, a diffusion inpaint): here the
+    photo is shrunk 4x with core ImageScaleBy and filled there by a quick NPS Inpaint (its hole
+    pixels are never read, so nothing of the original leaks in); the second NPS Inpaint takes it
+    as `content` and adds texture up to the full 512 px.
+    """
+    settings = {"alpha": 0.02, "beta": 0.02, "threshold": 0.5, "feather": 0, "seed": 0, "synthesis_steps": 2}
+    nodes = [
+        (1, "LoadImage", "Load Image (transparent = hole)", [0, 0], {"image": EXAMPLE_IMAGE, "upload": "image"}),
+        (2, "ImageScaleBy", "Shrink 4x (stand-in: a low-res inpainter's input)", [370, 0],
+         {"upscale_method": "area", "scale_by": 0.25}),
+        (3, "NPSInpaint", "Rough fill @128 px (stand-in for LaMa / MAT)", [370, 140],
+         {**settings, "iterations": 10}),
+        (4, "PreviewImage", "The rough fill", [760, 0], {}),
+        (5, "NPSInpaint", f"NPS Inpaint: refine the rough fill ({CPU_ITERATIONS} it/level)", [760, 320],
+         {**settings, "iterations": CPU_ITERATIONS}),
+        (6, "SaveImage", None, [1150, 320], {"filename_prefix": "nps_refine"}),
+        (7, "Note", "About this workflow", [0, 420],
+         {"text": "Any inpainter's fill can be the content: connect it to NPS Inpaint's 'content' input. Its "
+          "resolution does not matter (the pyramid starts at the level closest to it) and only its pixels in "
+          "the hole are used; NPS then adds real texture from the photo up to full resolution.\n\n"
+          "Here the rough fill is a quick NPS Inpaint of the photo shrunk 4x, so that the graph needs only "
+          "core nodes. With Acly's comfyui-inpaint-nodes, use LaMa instead: Load Inpaint Model (big-lama.pt) "
+          "-> Inpaint (using Model) with this image and mask -> its IMAGE into 'content' (same for MAT or "
+          "a diffusion inpaint's decoded image)."}),
+    ]
+    links = [
+        (1, 0, 2, "image"),
+        (2, 0, 3, "image"), (1, 1, 3, "mask"),
+        (3, 0, 4, "images"),
+        (1, 0, 5, "image"), (1, 1, 5, "mask"), (3, 0, 5, "content"),
+        (5, 0, 6, "images"),
+    ]
+    return nodes, links, [], {"scale": 0.8, "offset": [60, 120]}
 
 
 def three_scale_workflow():
@@ -236,7 +275,8 @@ def topological_order(nodes, links) -> list:
     return done
 
 
-WORKFLOWS = {"nps_inpaint_simple": simple_workflow, "nps_inpaint_three_scale": three_scale_workflow}
+WORKFLOWS = {"nps_inpaint_simple": simple_workflow, "nps_inpaint_three_scale": three_scale_workflow,
+             "nps_refine_content": refine_content_workflow}
 
 
 def render() -> dict:

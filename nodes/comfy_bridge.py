@@ -5,10 +5,13 @@ Jobs:
   and list / resolve files in it;
 - pick the compute device (`comfy.model_management.get_torch_device`) and the device that
   results are handed back on (`intermediate_device`);
-- convert ComfyUI's IMAGE `[B,H,W,3]` / MASK `[B,H,W]` to the core's BCHW layout and back;
+- convert ComfyUI's IMAGE `[B,H,W,3]` / MASK `[B,H,W]` to the core's BCHW layout and back,
+  broadcasting a batch of 1 on either side over the other;
 - turn ComfyUI's progress bar + interrupt flag into an `nps_core` progress callback.
+(Model memory, the other ComfyUI service the nodes use, lives in `model_memory.py`.)
 
-The nodes import this module and `nps_core`; `nps_core` never imports ComfyUI.
+The nodes import this module and the pack's own `nps_core` (relative imports: an `nps_core`
+installed elsewhere is never picked up); `nps_core` never imports ComfyUI.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ import comfy.utils
 import folder_paths
 import torch
 
-from nps_core import inputs as core_inputs
-from nps_core.errors import NPSInputError
+from ..nps_core import inputs as core_inputs
+from ..nps_core.errors import NPSInputError
 
 MODEL_FOLDER = "nps"
 MODEL_EXTENSIONS = {".safetensors", ".pth", ".pt"}
@@ -100,6 +103,19 @@ def mask_to_core(mask: torch.Tensor, size_hw: tuple[int, int], batch: int, thres
     return core_inputs.prepare_mask(mask.to(compute_device()), size_hw, batch, threshold=threshold)
 
 
+def image_and_mask_to_core(image: torch.Tensor, mask: torch.Tensor, threshold: float,
+                           image_name: str = "image") -> tuple[torch.Tensor, torch.Tensor]:
+    """IMAGE + MASK -> (`[N,3,H,W]`, `[N,1,H,W]` in {0,1}) on the compute device.
+
+    N is the larger batch: one image is filled with each of N masks, one mask serves N images;
+    other mismatches are an error naming both sizes. The mask is resized to the image if needed.
+    """
+    core_image = image_to_core(image, image_name)
+    if not isinstance(mask, torch.Tensor):
+        raise NPSInputError(f"mask: expected a MASK tensor, got {type(mask).__name__}. Connect a MASK output.")
+    return core_inputs.broadcast_pair(core_image, mask.to(core_image.device), threshold)
+
+
 def image_from_core(image: torch.Tensor) -> torch.Tensor:
     """Core `[B,3,H,W]` -> ComfyUI IMAGE `[B,H,W,3]` float32 on the intermediate device."""
     out = core_inputs.bchw_to_comfy_image(image.detach())
@@ -123,15 +139,22 @@ def preview_image(preview: torch.Tensor | None):
     return ("JPEG", Image.fromarray(first), PREVIEW_MAX_SIDE)
 
 
-def progress_callback() -> Callable:
+def node_id(node_class) -> str | None:
+    """The running node's id (V3 hidden input UNIQUE_ID), None outside ComfyUI's executor."""
+    hidden = getattr(node_class, "hidden", None)
+    return None if hidden is None else getattr(hidden, "unique_id", None)
+
+
+def progress_callback(node: str | None = None) -> Callable:
     """An `nps_core` progress callback that drives a ComfyUI progress bar.
 
+    node: the node id the bar belongs to (`node_id(cls)`; None = the executing node).
     Every call first checks ComfyUI's interrupt flag: `throw_exception_if_processing_interrupted`
     raises, and the core stops at once (cancel). The bar spans `windows x levels x iterations` steps
     and moves to `(window x levels + level) x iterations + iteration`; previews are sent at most
     every 0.25 s and at each level's end.
     """
-    bar = comfy.utils.ProgressBar(1)
+    bar = comfy.utils.ProgressBar(1, node_id=node)
     last_preview = [0.0]
 
     def on_event(event) -> None:

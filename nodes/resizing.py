@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from nps_core.pyramid import resize_image
+from ..nps_core.pyramid import resize_image
 
 
 def resize_to(image: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -43,6 +43,13 @@ MIN_WINDOW = 128      # smallest context window side, pixels
 WINDOW_SCALE = 2.0    # window side = WINDOW_SCALE x the hole's longer bounding-box side
 COARSEST = 128        # coarsest pyramid level = content network resolution
 MULTIPLE = 8          # window and level sides are multiples of this (feature strides align)
+# Memory a host asks for before a run (nps_core.memory). Slope of the product's peak RSS between the
+# 512 px (1.31 GiB) and 2048 px (6.67 GiB) windows of bench/speed.py (README, Speed): ~1460 bytes per
+# window pixel, rounded up. CPU figures, fp32; bench/gpu_check.sh prints the CUDA peak next to this estimate.
+WORKING_BYTES_PER_PIXEL = 1536
+OOM_RETRY_CHUNK_DIVISOR = 16   # after an out-of-memory error, the one retry matches with chunk_elements / this
+MIN_CHUNK_ELEMENTS = 1 << 16   # ... but never fewer similarity elements at once than this
+MODEL_CACHE_SIZE = 4           # feature extractors kept by nps_core.backbones.load_backbone (least recent dropped)
 CONTENT_NET_CACHE_SIZE = 4  # content networks kept loaded by nps_core.content.load_content_net (least recent dropped)
 # Limits of the settings (nps_core.options checks them before any work; the nodes' widgets use the same).
 MAX_WEIGHT = 1e6           # alpha, beta

@@ -2,6 +2,7 @@
 report, atomic writes, Ctrl-C, and the Ray engine against the local one (skipped without Ray)."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -299,8 +300,8 @@ def test_remove_partials_removes_what_a_killed_writer_left_and_nothing_else(tmp_
 
     target = tmp_path / "x.png"
     # a process killed between writing and renaming: neither the rename nor the clean-up happens
-    monkeypatch.setattr(image_io.os, "replace", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
-    monkeypatch.setattr(image_io.os, "unlink", lambda *a: None)
+    monkeypatch.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr(os, "unlink", lambda *a: None)
     with pytest.raises(KeyboardInterrupt):
         image_io.write_file_atomic(target, lambda fh: fh.write(b"half"))
     monkeypatch.undo()

@@ -150,15 +150,13 @@ def test_crop_window_pads_hole_pixels_as_hole():
 
 
 def test_pyramid_down_node_ignores_the_hole():
-    import nodes
-
-    node = nodes.NODE_CLASS_MAPPINGS["NPSPyramidDown"]()
+    node = comfy_stubs.node_classes(comfy_stubs.load_pack())["NPSPyramidDown"]
     image = striped_image(192).permute(0, 2, 3, 1)  # ComfyUI IMAGE [B,H,W,3]
     mask = square_mask(192, 40, 56, 80)[:, 0]  # ComfyUI MASK [B,H,W]
     outs = []
     with torch.inference_mode():
         for fill in FILLS:
             filled = with_hole(image.permute(0, 3, 1, 2), mask, fill).permute(0, 2, 3, 1)
-            outs.append(node.down(filled, mask, 128))
+            outs.append(node.execute(filled, mask, 128).args)
     assert all(torch.equal(o[1], outs[0][1]) for o in outs)
     assert all(torch.equal(o[0], outs[0][0]) for o in outs)

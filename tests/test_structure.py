@@ -84,3 +84,12 @@ def test_the_core_never_imports_comfyui_or_the_nodes():
                         for n in ([a.name for a in node.names] if isinstance(node, ast.Import)
                                   else [node.module or ""])}
             assert not imported & {"comfy", "folder_paths", "nodes", "comfy_api"}, name
+
+
+MAX_MODULE_LINES = 400
+
+
+def test_no_core_module_is_longer_than_the_limit():
+    long = {name: n for name, path in _modules().items()
+            if name.startswith("nps_core") and (n := len(path.read_text().splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"split these modules (over {MAX_MODULE_LINES} lines): {long}"

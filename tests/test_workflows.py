@@ -1,9 +1,10 @@
-"""The example workflows: UI files match the nodes' widgets, API files run end to end.
+"""The example workflows: UI files match the nodes' widgets, API files run end to end, thumbnails exist.
 
-A tiny executor resolves the API-format links and calls each node's FUNCTION, with stand-ins for
-ComfyUI's LoadImage/SaveImage/PreviewImage. The workflows are patched for speed: a 256 px image,
-`vgg19_random` texture features, a seeded random content network (saved to models/nps and
-loaded by the real loader node) and 2 iterations per scale.
+A tiny executor resolves the API-format links and calls each V3 node's `execute` (stand-ins' FUNCTION
+for ComfyUI's LoadImage/SaveImage/PreviewImage/PreviewAny). Widget names and kinds come from the
+nodes' V1-style INPUT_TYPES (what ComfyUI's /object_info sends the front end). The workflows are
+patched for speed: a 256 px image, `vgg19_random` texture features, a seeded random content network
+(saved to models/nps and loaded by the real loader node) and 2 iterations per scale.
 """
 
 from __future__ import annotations
@@ -22,20 +23,22 @@ from PIL import Image
 comfy_stubs.install(tempfile.mkdtemp(prefix="nps_models_"))
 
 import folder_paths  # noqa: E402
+from comfy_api.latest import io  # noqa: E402
 
-import nodes  # noqa: E402
 from nps_core.content import random_content_net, save_content_net  # noqa: E402
+
+NODES = comfy_stubs.node_classes(comfy_stubs.load_pack())
 
 WORKFLOW_DIR = os.path.join(comfy_stubs.REPO_ROOT, "example_workflows")
 API_DIR = os.path.join(WORKFLOW_DIR, "api")
 UI_FILES = sorted(f for f in os.listdir(WORKFLOW_DIR) if f.endswith(".json"))
 API_FILES = sorted(f for f in os.listdir(API_DIR) if f.endswith(".json"))
 FRONTEND_ONLY = {"Note", "MarkdownNote"}
-CORE_WIDGETS = {
-    "LoadImage": ["image", "upload"], "SaveImage": ["filename_prefix"], "PreviewImage": [], "PreviewAny": [],
-}
+CORE_WIDGETS = {"LoadImage": ["image", "upload"], "SaveImage": ["filename_prefix"], "PreviewImage": [],
+                "PreviewAny": [], "ImageScaleBy": ["upscale_method", "scale_by"]}
+WIDGET_KINDS = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 CORE_SOCKETS = {"LoadImage": {}, "SaveImage": {"images": "IMAGE"}, "PreviewImage": {"images": "IMAGE"},
-                "PreviewAny": {"source": "*"}}
+                "PreviewAny": {"source": "*"}, "ImageScaleBy": {"image": "IMAGE"}}
 TEST_CONTENT_NET = "test_random_content.safetensors"
 SIZE, HOLE = 256, (96, 80, 64, 96)  # image side; hole top, left, height, width
 
@@ -78,6 +81,16 @@ class PreviewAny:
         return {"ui": {"text": (str(source),)}}
 
 
+class ImageScaleBy:
+    FUNCTION = "upscale"
+
+    def upscale(self, image, upscale_method, scale_by):
+        assert upscale_method in ("nearest-exact", "bilinear", "area", "bicubic", "lanczos")
+        size = [round(image.shape[1] * scale_by), round(image.shape[2] * scale_by)]
+        mode = "area" if upscale_method == "area" else "bilinear"
+        return (torch.nn.functional.interpolate(image.movedim(-1, 1), size=size, mode=mode).movedim(1, -1),)
+
+
 def run_api_workflow(prompt: dict, classes: dict) -> dict:
     """Execute an API-format prompt: every node once, inputs resolved through links. Returns outputs by id."""
     outputs: dict = {}
@@ -93,7 +106,10 @@ def run_api_workflow(prompt: dict, classes: dict) -> dict:
             else:
                 kwargs[name] = value
         cls = classes[node["class_type"]]
-        result = getattr(cls(), cls.FUNCTION)(**kwargs)
+        if isinstance(cls, type) and issubclass(cls, io.ComfyNode):
+            result = cls.execute(**kwargs).args
+        else:
+            result = getattr(cls(), cls.FUNCTION)(**kwargs)
         outputs[node_id] = result
         return result
 
@@ -126,11 +142,12 @@ def classes(example_dir):
     os.makedirs(nps_folder, exist_ok=True)
     save_content_net(random_content_net(seed=1), os.path.join(nps_folder, TEST_CONTENT_NET))
     return {
-        **nodes.NODE_CLASS_MAPPINGS,
+        **NODES,
         "LoadImage": load_image_standin(example_dir),
         "SaveImage": SaveImage,
         "PreviewImage": PreviewImage,
         "PreviewAny": PreviewAny,
+        "ImageScaleBy": ImageScaleBy,
     }
 
 
@@ -158,7 +175,7 @@ def patch_for_test(prompt: dict) -> dict:
 # ----------------------------------------------------------------------------- API workflows
 
 def test_both_workflows_exist_in_both_formats():
-    expected = {"nps_inpaint_simple.json", "nps_inpaint_three_scale.json"}
+    expected = {"nps_inpaint_simple.json", "nps_inpaint_three_scale.json", "nps_refine_content.json"}
     assert expected <= set(UI_FILES) and expected <= set(API_FILES)
 
 
@@ -195,34 +212,41 @@ def test_api_workflow_runs_and_fills_only_the_hole(name, classes, example_dir):
 
 # ----------------------------------------------------------------------------- UI workflows
 
+def input_specs(node_type: str) -> dict:
+    """{name: (kind, options)} of a pack node, required then optional (the front end's order)."""
+    spec = NODES[node_type].INPUT_TYPES()
+    return {name: d for section in ("required", "optional") for name, d in spec.get(section, {}).items()}
+
+
+def has_control_widget(name: str, options: dict) -> bool:
+    """The front end adds a control_after_generate widget when asked, or (unset) for INTs named seed/noise_seed."""
+    control = options.get("control_after_generate")
+    return bool(name in ("seed", "noise_seed") if control is None else control)
+
+
 def widget_names(node_type: str) -> list[str]:
-    """Widget names in the order the front end creates them (control_after_generate after seeds)."""
+    """Widget names in the order the front end creates them (control_after_generate after its number)."""
     if node_type in CORE_WIDGETS:
         return CORE_WIDGETS[node_type]
-    spec = nodes.NODE_CLASS_MAPPINGS[node_type].INPUT_TYPES()
     names = []
-    for section in ("required", "optional"):
-        for name, definition in spec.get(section, {}).items():
-            kind = definition[0]
-            options = definition[1] if len(definition) > 1 else {}
-            if isinstance(kind, list) or kind in ("INT", "FLOAT", "STRING", "BOOLEAN"):
-                names.append(name)
-                if kind == "INT" and (options.get("control_after_generate") or name in ("seed", "noise_seed")):
-                    names.append("control_after_generate")
+    for name, (kind, options) in input_specs(node_type).items():
+        if kind in WIDGET_KINDS:
+            names.append(name)
+            if kind == "INT" and has_control_widget(name, options):
+                names.append("control_after_generate")
     return names
 
 
 def socket_types(node_type: str) -> dict:
     if node_type in CORE_SOCKETS:
         return CORE_SOCKETS[node_type]
-    spec = nodes.NODE_CLASS_MAPPINGS[node_type].INPUT_TYPES()
-    return {name: d[0] for s in ("required", "optional") for name, d in spec.get(s, {}).items()
-            if isinstance(d[0], str) and d[0] not in ("INT", "FLOAT", "STRING", "BOOLEAN")}
+    return {name: kind for name, (kind, _o) in input_specs(node_type).items() if kind not in WIDGET_KINDS}
 
 
 def output_types(node_type: str) -> list:
-    return {"LoadImage": ["IMAGE", "MASK"]}.get(node_type) or list(
-        getattr(nodes.NODE_CLASS_MAPPINGS.get(node_type), "RETURN_TYPES", ()))
+    if node_type in ("LoadImage", "ImageScaleBy"):
+        return {"LoadImage": ["IMAGE", "MASK"], "ImageScaleBy": ["IMAGE"]}[node_type]
+    return [o.io_type for o in NODES[node_type].GET_SCHEMA().outputs] if node_type in NODES else []
 
 
 @pytest.mark.parametrize("name", UI_FILES)
@@ -234,19 +258,18 @@ def test_ui_workflow_matches_the_nodes(name):
         node_type = node["type"]
         if node_type in FRONTEND_ONLY:
             continue
-        assert node_type in nodes.NODE_CLASS_MAPPINGS or node_type in CORE_WIDGETS, f"unknown node {node_type}"
+        assert node_type in NODES or node_type in CORE_WIDGETS, f"unknown node {node_type}"
         names = widget_names(node_type)
         assert len(node.get("widgets_values", [])) == len(names), f"{name}: node {node['id']} {node_type} widgets"
-        if node_type in nodes.NODE_CLASS_MAPPINGS:
-            spec = nodes.NODE_CLASS_MAPPINGS[node_type].INPUT_TYPES()
-            options = {n: d for s in ("required", "optional") for n, d in spec.get(s, {}).items()}
-            for widget, value in zip(names, node["widgets_values"], strict=False):
+        if node_type in NODES:
+            options = input_specs(node_type)
+            for widget, value in zip(names, node["widgets_values"], strict=True):
                 if widget == "control_after_generate":
                     assert value in ("fixed", "increment", "decrement", "randomize")
                     continue
-                kind, extra = options[widget][0], (options[widget][1] if len(options[widget]) > 1 else {})
-                if isinstance(kind, list):
-                    assert value in kind, f"{node_type}.{widget}={value!r} not in {kind}"
+                kind, extra = options[widget]
+                if kind == "COMBO":
+                    assert value in extra["options"], f"{node_type}.{widget}={value!r} not in {extra['options']}"
                 elif kind in ("INT", "FLOAT"):
                     assert extra["min"] <= value <= extra["max"], f"{node_type}.{widget}={value} out of range"
         sockets = socket_types(node_type)
@@ -258,9 +281,8 @@ def test_ui_workflow_matches_the_nodes(name):
         assert target["type"] in (kind, "*") and target["link"] == link_id, f"link {link_id} target"
         assert link_id in (by_id[src]["outputs"][src_slot]["links"] or [])
     required_sockets = {
-        node["id"]: [n for n, d in nodes.NODE_CLASS_MAPPINGS[node["type"]].INPUT_TYPES()["required"].items()
-                     if n in socket_types(node["type"])]
-        for node in workflow["nodes"] if node["type"] in nodes.NODE_CLASS_MAPPINGS
+        node["id"]: [n for n in NODES[node["type"]].INPUT_TYPES()["required"] if n in socket_types(node["type"])]
+        for node in workflow["nodes"] if node["type"] in NODES
     }
     for node_id, required in required_sockets.items():
         connected = {slot["name"] for slot in by_id[node_id]["inputs"] if slot["link"] is not None}
@@ -276,7 +298,16 @@ def test_ui_and_api_twins_agree(name):
     real = [node for node in workflow["nodes"] if node["type"] not in FRONTEND_ONLY]
     assert {str(node["id"]): node["type"] for node in real} == {k: v["class_type"] for k, v in prompt.items()}
     for node in real:
-        values = dict(zip(widget_names(node["type"]), node.get("widgets_values", []), strict=False))
+        values = dict(zip(widget_names(node["type"]), node.get("widgets_values", []), strict=True))
         for widget, value in values.items():
             if widget not in ("upload", "control_after_generate"):
                 assert prompt[str(node["id"])]["inputs"][widget] == value
+
+
+@pytest.mark.parametrize("name", UI_FILES)
+def test_every_ui_workflow_has_its_thumbnail(name):
+    """ComfyUI's template browser shows <name>.jpg next to <name>.json."""
+    thumbnail = os.path.join(WORKFLOW_DIR, name[: -len(".json")] + ".jpg")
+    assert os.path.isfile(thumbnail), f"{name} has no thumbnail {os.path.basename(thumbnail)}"
+    with Image.open(thumbnail) as picture:
+        assert picture.format == "JPEG" and min(picture.size) >= 128

@@ -29,6 +29,7 @@ from typing import Iterable, Sequence
 import torch
 
 from ..errors import NPSInputError, NPSWeightsError
+from ..model_cache import BoundedCache
 from . import efficientnet_lite0 as _effnet
 from . import vgg19 as _vgg
 from .extractor import FeatureExtractor
@@ -48,8 +49,8 @@ __all__ = [
     "clear_backbone_cache", "save_slim_vgg19",
 ]
 
-_CACHE: dict[tuple, FeatureExtractor] = {}
-_CACHE_LOCK = threading.Lock()
+_CACHE = BoundedCache()  # key -> FeatureExtractor, least recently used dropped (defaults.MODEL_CACHE_SIZE)
+_CACHE_LOCK = threading.Lock()  # one build at a time
 
 
 def _check_name(name: str) -> str:
@@ -180,7 +181,7 @@ def load_backbone(name: str, layers: Sequence[str] | None = None, weights_path: 
         # torch.inference_mode()), so the weights are normal tensors that autograd can use later.
         with torch.inference_mode(False):
             extractor = _build(name, layers, weights, int(seed)).to(device)
-        _CACHE[key] = extractor
+        _CACHE.put(key, extractor)
         return extractor
 
 
