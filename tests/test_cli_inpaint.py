@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from conftest import ROOT, striped_image
 from PIL import Image
 from test_image_io import png_header_only
@@ -128,6 +129,34 @@ def test_exif_rotated_input_mask_drawn_upright_output_stored_like_the_input(file
     code, _, err = run(["inpaint", tmp_path / "turned.png", tmp_path / "wrong.png", tmp_path / "o2.png",
                         *fast(files)], capsys)
     assert code == 2 and "EXIF orientation" in one_error_line(err)
+
+
+@pytest.mark.parametrize("name,convert", [("photo.png", "RGB"), ("holed.png", None), ("grey.png", "L")])
+def test_8bit_files_go_in_as_uint8_and_write_what_the_float_path_writes(files, tmp_path, capsys, monkeypatch,
+                                                                        name, convert):
+    src = files / name
+    if convert:
+        src = tmp_path / name
+        Image.open(files / "photo.png").convert(convert).save(src)
+    mask = [] if name == "holed.png" else [files / "mask.png"]
+    real, seen = pipeline.inpaint, []
+
+    def recording(image, *args, **kwargs):
+        seen.append(image.dtype)
+        return real(image, *args, **kwargs)
+
+    def as_float(image, *args, **kwargs):  # what the command did before: the whole photo as float
+        return real(image.float() / 255.0, *args, **kwargs)
+
+    for hook, out in ((recording, tmp_path / "u8.png"), (as_float, tmp_path / "f32.png")):
+        monkeypatch.setattr(pipeline, "inpaint", hook)
+        code, _, _ = run(["inpaint", src, *mask, out, *fast(files)], capsys)
+        assert code == 0
+    assert seen == [torch.uint8]
+    a, b = Image.open(tmp_path / "u8.png"), Image.open(tmp_path / "f32.png")
+    diff = np.abs(np.asarray(a).astype(int) - np.asarray(b).astype(int))
+    # colour: bit-identical; grey: the fill is rounded per channel before the grey mean, so <= 1 level
+    assert a.mode == b.mode and diff.max() <= (1 if convert == "L" else 0)
 
 
 def test_16bit_grey_input_gives_a_16bit_output(files, tmp_path, capsys):

@@ -75,7 +75,7 @@ def check_output(plan: OutputPlan, like: LoadedImage | None, hole: np.ndarray | 
 
 def encode_like(result: torch.Tensor, plan: OutputPlan, like: LoadedImage | None = None,
                 hole: np.ndarray | None = None):
-    """Result [1,3,H,W] or [3,H,W] float 0..1 -> (PIL image, save options) for plan.format, like the input.
+    """Result [1,3,H,W] or [3,H,W] (float 0..1 or uint8) -> (PIL image, save options) for plan.format, like the input.
 
     like: the LoadedImage the result came from (None: plain 8-bit RGB). hole: [H,W] bool of filled
     pixels (they become opaque in the alpha). Grey inputs give grey outputs (channel mean), 16-bit
@@ -85,9 +85,14 @@ def encode_like(result: torch.Tensor, plan: OutputPlan, like: LoadedImage | None
     from PIL import Image
 
     x = result[0] if result.dim() == 4 else result
-    arr = x.detach().to("cpu", torch.float32).clamp(0, 1).permute(1, 2, 0).numpy()
     alpha = alpha_after_fill(like, hole)
     mode = check_output(plan, like, hole)
+    if x.dtype == torch.uint8 and mode in ("RGB", "RGBA"):  # 8-bit colour stays 8-bit: no float copy of a big photo
+        arr, q = None, x.detach().cpu().permute(1, 2, 0).numpy()
+    elif x.dtype == torch.uint8:
+        arr = x.detach().cpu().permute(1, 2, 0).numpy().astype(np.float32) / 255.0
+    else:
+        arr = x.detach().to("cpu", torch.float32).clamp(0, 1).permute(1, 2, 0).numpy()
     if mode in ("L", "LA", "I;16", "F"):
         arr = arr.mean(axis=2)
     if mode == "F":
@@ -95,7 +100,8 @@ def encode_like(result: torch.Tensor, plan: OutputPlan, like: LoadedImage | None
     elif mode == "I;16":
         pil = Image.fromarray(np.rint(arr * 65535.0).astype(np.uint16))
     else:
-        q = np.rint(arr * 255.0).astype(np.uint8)
+        if arr is not None:
+            q = np.rint(arr * 255.0).astype(np.uint8)
         if mode in ("LA", "RGBA"):
             q = np.dstack([q if q.ndim == 3 else q[..., None], alpha])
         pil = Image.fromarray(np.ascontiguousarray(q), mode=mode)
