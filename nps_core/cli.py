@@ -19,7 +19,6 @@ import json
 import sys
 import time
 
-import numpy as np
 import torch
 
 from . import defaults
@@ -254,10 +253,7 @@ def run_inpaint(args, progress: TextProgress | None = None) -> int:
 
     kwargs = inpaint_settings(args)
     texture = kwargs["texture"]
-    # 8-bit files go in as uint8 (a view of the decoded pixels): only each context window becomes float
-    source = (torch.from_numpy(image.pixels).permute(2, 0, 1)[None] if image.pixels.dtype == np.uint8
-              else image.image_tensor())
-    result = inpaint(source, mask, callback=progress, content=content, **kwargs)
+    result = inpaint(image.pipeline_tensor(), mask, callback=progress, content=content, **kwargs)
     image_io.save_image(plan, result.image, like=image, hole=hole)
     if not args.quiet:
         print(image.describe(), file=sys.stderr)

@@ -47,13 +47,14 @@ def max_pixels(options) -> int | None:
 
 
 def read_job(job: Job, options):
-    """-> (LoadedImage, image [1,3,H,W] 0..1, mask [1,1,H,W] 0..1 with 1 = hole), CPU tensors.
+    """-> (LoadedImage, image for the pipeline (LoadedImage.pipeline_tensor: uint8 [1,C,H,W] for 8-bit
+    files, else float [1,3,H,W] 0..1), mask [1,1,H,W] 0..1 with 1 = hole), CPU tensors.
 
     The mask is the job's mask file, or the image's own transparency (image_io.read_hole, as the
     inpaint command reads it)."""
     loaded = image_io.read_image(job.image, max_pixels=max_pixels(options))
     hole = image_io.read_hole(loaded, job.mask, float(options.threshold), max_pixels(options))
-    return loaded, loaded.image_tensor(), hole.tensor()
+    return loaded, loaded.pipeline_tensor(), hole.tensor()
 
 
 def copy_unchanged(job: Job, loaded, options) -> None:
@@ -122,5 +123,5 @@ class FileWorker:
 
 
 def save_result(plan, image: torch.Tensor, loaded, hole) -> None:
-    """The inpainted [1,3,H,W] 0..1 written like its input (image_io.save_image, atomic)."""
+    """The inpainted [1,3,H,W] (uint8, or float 0..1) written like its input (image_io.save_image, atomic)."""
     image_io.save_image(plan, image, like=loaded, hole=hole)

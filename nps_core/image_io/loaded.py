@@ -53,6 +53,13 @@ class LoadedImage:
         """[1,3,H,W] float32 in 0..1 on the CPU (grey repeated to RGB; alpha not included)."""
         return pixels_to_tensor(self.pixels)
 
+    def pipeline_tensor(self) -> torch.Tensor:
+        """What `pipeline.inpaint` is given: 8-bit pixels as a uint8 view [1,C,H,W] (C = 1 or 3, no
+        copy: only each context window becomes float), other depths as `image_tensor()`."""
+        if self.pixels.dtype == np.uint8:
+            return torch.from_numpy(self.pixels).permute(2, 0, 1)[None]
+        return self.image_tensor()
+
     def transparency(self) -> torch.Tensor | None:
         """[1,1,H,W] float32 0..1, 1 = fully transparent (ComfyUI's Load Image mask); None without alpha."""
         if self.alpha is None:
