@@ -209,7 +209,7 @@ class NPSRunner:
         return self.textures[backbone]
 
     def fill(self, img, mask, backbone=None, alpha=0.0, beta=0.0, iterations=0, synthesis=True):
-        """synthesis False: SynthesisSettings(steps=0, first_steps=0), the paper's plain optimisation."""
+        """synthesis False: SynthesisSettings.plain(), the paper's plain optimisation."""
         import torch
 
         from nps_core.pipeline import inpaint
@@ -218,7 +218,7 @@ class NPSRunner:
         x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float()
         m = torch.from_numpy(mask.astype(np.float32))[None, None]
         tex = self.texture(backbone) if backbone and (alpha > 0 or synthesis) else None
-        syn = SynthesisSettings() if synthesis else SynthesisSettings(steps=0, first_steps=0)
+        syn = SynthesisSettings() if synthesis else SynthesisSettings.plain()
         r = inpaint(x, m, content_net=self.model, texture=tex, alpha=alpha, beta=beta, iterations=iterations,
                     synthesis=syn)
         return r.image[0].permute(1, 2, 0).numpy().astype(np.float32)

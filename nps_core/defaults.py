@@ -35,6 +35,18 @@ CONTENT_SIGMA = 0.0        # px: the L-BFGS content term compares only this Gaus
 PIXEL_SEARCH = 0           # px: votes copy from the best single-pixel shift within +-this of the matched cell (off)
 VOTE_FALLOFF = 0.0         # cells: votes weighted by a Gaussian of the distance from the patch centre (0 = equal)
 REMATCH = False            # finer levels: also match exhaustively, keep the better of that and the carried match
+# Pixel patches (nps_core.pixel_synthesis): after the neural-patch EM of each level but the coarsest,
+# the copies are refined to single-pixel (2r+1)^2 colour patches and re-voted.
+PIXEL_PATCH_STEPS = 2      # EM steps (PatchMatch rounds -> vote); 0 = off
+PIXEL_PATCH_RADIUS = 3     # r: 7x7 patches
+PIXEL_PATCH_ROUNDS = 2     # PatchMatch rounds per EM step
+PIXEL_PATCH_DIMS = 24      # patches compared by their first principal components (0 = all 3(2r+1)^2 values)
+# Each finer level starts from the up-sampled coarser result plus the membrane interpolation of its
+# mismatch with this level's known pixels (nps_core.border_match): no seam, thin holes interpolated here.
+MATCH_BORDER = True
+# Gaussian noise (std, 0..1 pixel scale) added to the hole before each level's first match only (the
+# votes copy known pixels): blurred queries otherwise prefer blurred sources, and the fill stays soft.
+QUERY_NOISE = 0.15
 SYNTHESIS_LAYER = 0        # texture layer that matches and votes (0 = the finest, stride 4 for efficientnet_lite0)
 BACKBONE = "efficientnet_lite0"  # ships with real ImageNet weights; the paper's "vgg19" needs a file
 THRESHOLD = 0.5       # soft masks: values >= threshold are hole

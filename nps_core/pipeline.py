@@ -14,6 +14,7 @@ from . import defaults
 from .errors import NPSInputError, NPSOptionError, NPSOutOfMemoryError
 from .holes import group_windows, hole_boxes
 from .inputs import hole_mask, image_source, pair_batch, unit_float
+from .border_match import match_border
 from .optimize import optimize_scale
 from .options import check_inpaint_options
 from .pyramid import downsample_mask, level_sizes, resize_image
@@ -66,8 +67,8 @@ def synthesis_for_steps(steps: int, seed: int = 0) -> SynthesisSettings:
     """SynthesisSettings from the one user-facing count (NPS Inpaint node, command line).
 
     steps: EM synthesis steps per pyramid level after the coarsest, which runs
-    defaults.SYNTHESIS_FIRST_STEPS (its matches start from scratch); 0 = off, the paper's plain
-    optimisation (0..defaults.MAX_SYNTHESIS_STEPS). seed: the synthesis's random search
+    defaults.SYNTHESIS_FIRST_STEPS (its matches start from scratch); 0 = the paper's plain
+    optimisation, `SynthesisSettings.plain()` (0..defaults.MAX_SYNTHESIS_STEPS). seed: the synthesis's random search
     (0..2**63 - 1). Everything else is default. Bad values raise NPSOptionError.
     """
     from .options import check_int
@@ -75,7 +76,7 @@ def synthesis_for_steps(steps: int, seed: int = 0) -> SynthesisSettings:
     steps = check_int(steps, "synthesis_steps", 0, defaults.MAX_SYNTHESIS_STEPS)
     seed = check_int(seed, "seed", 0, 2**63 - 1)
     if steps == 0:
-        return SynthesisSettings(steps=0, first_steps=0, seed=seed)
+        return SynthesisSettings.plain(seed=seed)
     return SynthesisSettings(steps=steps, first_steps=defaults.SYNTHESIS_FIRST_STEPS, seed=seed)
 
 
@@ -174,8 +175,9 @@ def fill_window(
 ):
     """Coarse-to-fine fill of square windows [B,3,S,S] / [B,1,S,S]; returns ([B,3,S,S], reports).
 
-    Per level: reference = content fill (the first level) or the up-sampled coarser result; with
-    synthesis enabled (needs `texture` for its features) the level starts from the voted synthesis
+    Per level: reference = content fill (the first level) or the up-sampled coarser result (made
+    to meet this level's known pixels by `nps_core.border_match` unless synthesis.match_border is
+    off); with synthesis enabled (needs `texture` for its features) the level starts from the voted synthesis
     of the reference, which is also the content target; then optimize_scale.
     content: optional rough fill of the windows [B or 1,3,h,w] float 0..1 (any resolution; see
     nps_core.rough_fill): the pyramid then starts at the level closest to its resolution, whose
@@ -196,11 +198,14 @@ def fill_window(
         mask_l = downsample_mask(win_mask, size)
         if level == 0 and content is not None:
             fill = resize_image(content.to(image_l.device, image_l.dtype), size)
-            init = torch.where(mask_l > 0.5, fill, image_l)
+            init = match_border(fill, image_l, mask_l) if synthesis.match_border else torch.where(
+                mask_l > 0.5, fill, image_l)
         elif level == 0:
             init = content_fill(content_net, image_l, mask_l)
         else:
             init = resize_image(current, size)
+            if synthesis.match_border:
+                init = match_border(init, image_l, mask_l)
         try:
             synth_seconds = 0.0
             if synthesiser is not None:
@@ -261,7 +266,7 @@ def inpaint(
     error. Pixels outside the mask are bit-exact unless feather > 0. callback(ProgressEvent) is
     called every iteration (event.window / event.windows say which window) and may raise to
     cancel. synthesis: SynthesisSettings (None = defaults;
-    `SynthesisSettings(steps=0, first_steps=0)` = the paper's plain optimisation); content_sigma:
+    `SynthesisSettings.plain()` = the paper's plain optimisation); content_sigma:
     see optimize_scale. content: optional rough fill from any inpainter [B or 1,3,h,w] float 0..1 in
     the image's frame at any resolution (stretched to the image's size; only its hole pixels are
     used): it replaces the content network's prediction, the pyramid starts at the level closest

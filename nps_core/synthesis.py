@@ -12,8 +12,10 @@ same on the texture network's neural patches (one feature layer, stride s px per
 - `vote_pixels`: every hole pixel becomes the mean of the pixels the matched patches covering it
   propose (for a coherent field they agree, so the copy is sharp).
 
-`Synthesiser.level` runs (carry or match) -> refine -> vote a few times (an EM loop) on one level;
-the per-level L-BFGS then starts from the voted image. Offsets are multiples of the stride.
+`Synthesiser.level` runs (carry or match) -> refine -> vote a few times (an EM loop) on one level,
+the first match on the hole plus noise (`query_noise`: a blurred estimate otherwise matches blurred
+sources), then refines the copies to single-pixel patches (`nps_core.pixel_synthesis`) at the finer
+levels; the per-level L-BFGS then starts from the result. Neural offsets are multiples of the stride.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import torch
 from . import defaults
 from .errors import NPSInputError
 from .filters import gaussian_blur
+from .pixel_synthesis import field_from_cells, synthesise_pixels
 from .match_field import (
     MatchField,
     exhaustive_field,
@@ -125,7 +128,14 @@ class SynthesisSettings:
     keep the voted image as it is). layer: index of the texture layer that matches and votes.
     pixel_search: px, `refine_shifts`. vote_falloff: cells, `vote_pixels`. rematch: at finer levels
     also search all sources and keep, per query, whichever of that and the carried match fits
-    better. seed: random search.
+    better. query_noise: std of the Gaussian noise added to the hole (0..1 pixel scale) before
+    each level's first match, never to the votes. pixel_steps / pixel_radius / pixel_rounds /
+    pixel_dims / pixel_weighted: the pixel-patch stage (`nps_core.pixel_synthesis`) at levels from
+    pixel_from_level on (0 = the coarsest; pixel_steps 0 = off); neural_vote False: at those levels
+    the neural field only starts the pixel stage (one match, no cell vote). match_border: each
+    finer level starts from the coarser result made to meet its known pixels
+    (`nps_core.border_match`). seed: random search and noise. `SynthesisSettings.plain()` is the
+    paper's plain optimisation.
     """
 
     steps: int = defaults.SYNTHESIS_STEPS
@@ -139,10 +149,20 @@ class SynthesisSettings:
     pixel_search: int = defaults.PIXEL_SEARCH
     vote_falloff: float = defaults.VOTE_FALLOFF
     rematch: bool = defaults.REMATCH
+    pixel_steps: int = defaults.PIXEL_PATCH_STEPS
+    pixel_radius: int = defaults.PIXEL_PATCH_RADIUS
+    pixel_rounds: int = defaults.PIXEL_PATCH_ROUNDS
+    pixel_dims: int = defaults.PIXEL_PATCH_DIMS
+    pixel_from_level: int = 1
+    pixel_weighted: bool = True
+    neural_vote: bool = True
+    match_border: bool = defaults.MATCH_BORDER
+    query_noise: float = defaults.QUERY_NOISE
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("steps", "first_steps", "rounds", "random_candidates", "layer", "pixel_search"):
+        for name in ("steps", "first_steps", "rounds", "random_candidates", "layer", "pixel_search",
+                     "pixel_steps", "pixel_radius", "pixel_rounds", "pixel_dims", "pixel_from_level"):
             value = getattr(self, name)
             try:
                 ok = operator.index(value) >= 0
@@ -150,7 +170,7 @@ class SynthesisSettings:
                 ok = False
             if not ok:
                 raise NPSInputError(f"synthesis {name} must be an integer >= 0, got {value!r}.")
-        for name in ("bonus", "colour_weight", "low_band_sigma", "vote_falloff"):
+        for name in ("bonus", "colour_weight", "low_band_sigma", "vote_falloff", "query_noise"):
             try:
                 value = float(getattr(self, name))
             except (TypeError, ValueError):
@@ -158,16 +178,24 @@ class SynthesisSettings:
             if not value >= 0 or value == float("inf"):
                 raise NPSInputError(f"synthesis {name} must be a finite number >= 0, got {getattr(self, name)}.")
 
+    @classmethod
+    def plain(cls, seed: int = 0) -> "SynthesisSettings":
+        """The paper's plain per-level optimisation: no synthesis, no pixel patches, each level
+        starting from the up-sampled coarser result as it is."""
+        return cls(steps=0, first_steps=0, pixel_steps=0, match_border=False, seed=seed)
+
     @property
     def enabled(self) -> bool:
         return self.steps > 0 or self.first_steps > 0
 
     def describe(self) -> str:
         if not self.enabled:
-            return "synthesis off (plain optimisation)"
+            return "synthesis off (plain optimisation)" + ("" if not self.match_border else ", levels meet the border")
+        pixel = (f", pixel patches {2 * self.pixel_radius + 1}x{2 * self.pixel_radius + 1} x {self.pixel_steps} steps"
+                 if self.pixel_steps else "")
         return (f"synthesis: {self.first_steps}/{self.steps} EM steps (coarsest/others), {self.rounds} coherence "
-                f"rounds, bonus {self.bonus:g}, colour {self.colour_weight:g}, "
-                f"low band sigma {self.low_band_sigma:g} px")
+                f"rounds, bonus {self.bonus:g}, colour {self.colour_weight:g}, query noise {self.query_noise:g}, "
+                f"low band sigma {self.low_band_sigma:g} px{pixel}")
 
 
 class Synthesiser:
@@ -216,6 +244,19 @@ class Synthesiser:
         field.shift = refine_shifts(image, ~hole_px, field, k, min(cfg.pixel_search, stride // 2))
         return field
 
+    def _pixel_level(self, x, hole_px, field):
+        cfg = self.settings
+        if field is None or not bool(hole_px.any()):
+            return x
+        queries = hole_px.nonzero()
+        offsets = field_from_cells(queries, field.queries, field.pixel_shift(), field.stride, tuple(hole_px.shape))
+        try:
+            out, _ = synthesise_pixels(x, hole_px, offsets, cfg.pixel_radius, cfg.pixel_steps, cfg.pixel_rounds,
+                                       self.generator, cfg.pixel_dims, cfg.pixel_weighted)
+        except ValueError:
+            return x
+        return out
+
     @torch.no_grad()
     def level(self, image: torch.Tensor, mask: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         """Synthesise one level.
@@ -229,21 +270,31 @@ class Synthesiser:
         hole_px = (mask[:, 0] > 0.5).to(t.device)
         ref = torch.where(hole_px[:, None], reference.to(t.device), image.to(t.device)).float()
         steps = cfg.first_steps if self.levels_done == 0 else cfg.steps
+        level_index = self.levels_done
         self.levels_done += 1
         x = ref
-        for _ in range(steps):
-            feat = t.features(x)[cfg.layer]
+        pixel_level = cfg.pixel_steps > 0 and level_index >= cfg.pixel_from_level
+        if pixel_level and not cfg.neural_vote:
+            steps = min(steps, 1)
+        for step in range(steps):
+            probe = x
+            if step == 0 and cfg.query_noise > 0:  # break the pull of blurred queries towards blurred sources
+                noise = torch.randn(x.shape, generator=self.generator, device=x.device) * cfg.query_noise
+                probe = torch.where(hole_px[:, None], (x + noise).clamp(0, 1), x)
+            feat = t.features(probe)[cfg.layer]
             fields, out = [], []
             for b in range(x.shape[0]):
                 previous = self.fields[b] if self.fields is not None else None
                 field = self._field(feat[b], x[b], hole_px[b], previous)
                 fields.append(field)
-                if field is None:
+                if field is None or (pixel_level and not cfg.neural_vote):
                     out.append(x[b])
                 else:
                     out.append(vote_pixels(x[b], hole_px[b], field, t.patch_size, cfg.vote_falloff))
             self.fields = fields
             x = torch.stack(out)
+        if steps > 0 and pixel_level:
+            x = torch.stack([self._pixel_level(x[b], hole_px[b], self.fields[b]) for b in range(x.shape[0])])
         if steps > 0 and cfg.low_band_sigma > 0:
             x = keep_low_band(x, ref, hole_px[:, None].float(), cfg.low_band_sigma)
         return x.to(image.device)

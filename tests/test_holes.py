@@ -11,7 +11,7 @@ from nps_core.pipeline import fill_window, inpaint, plan_runs
 from nps_core.synthesis import SynthesisSettings
 from nps_core.window import crop_window, plan_boxes, plan_window, stitch_window
 
-PLAIN = SynthesisSettings(steps=0, first_steps=0)
+PLAIN = SynthesisSettings.plain()
 
 
 def brute_force_labels(mask: np.ndarray) -> list:

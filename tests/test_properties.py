@@ -27,7 +27,7 @@ from nps_core.synthesis import SynthesisSettings
 
 FAST = settings(max_examples=30, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-PLAIN = SynthesisSettings(steps=0, first_steps=0)
+PLAIN = SynthesisSettings.plain()
 TINY_NET = random_content_net(seed=0, config=ContentNetConfig(channels=(4, 4, 4, 4, 4), bottleneck=8))
 
 # ----------------------------------------------------------------------------- option values

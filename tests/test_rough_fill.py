@@ -11,7 +11,7 @@ from nps_core.rough_fill import crop_for_window, prepare_rough_fill, start_level
 from nps_core.synthesis import SynthesisSettings
 from nps_core.window import crop_window, plan_window
 
-PLAIN = SynthesisSettings(steps=0, first_steps=0)
+PLAIN = SynthesisSettings.plain()
 
 
 def smooth_image(h, w, batch=1):

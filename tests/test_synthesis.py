@@ -24,7 +24,7 @@ from nps_core.match_field import MatchField, pair_similarity, refine_field, upsa
 from nps_core.pipeline import content_fill, inpaint, synthesis_for_steps
 from nps_core.synthesis import Synthesiser, SynthesisSettings, keep_low_band, refine_shifts, vote_pixels
 
-PLAIN = SynthesisSettings(steps=0, first_steps=0)
+PLAIN = SynthesisSettings.plain()
 
 
 # ----------------------------------------------------------------------------- test images and metrics
