@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import torch
 
 from . import defaults
+from .lbfgs import minimise
 from .losses import content_loss, tv_loss
 from .options import check_float, check_iterations, check_weight
 from .progress import ProgressEvent
@@ -128,13 +129,6 @@ def optimize_scale(
                 total = total + alpha * terms["texture"]
             return x, terms, total
 
-        # torch's own tolerance_change is absolute (in units of the scaled objective below), so it is
-        # kept tiny; the relative early stop is `converged()`.
-        optimizer = torch.optim.LBFGS(
-            [variables], lr=1.0, max_iter=iterations, max_eval=iterations,
-            tolerance_grad=0.0, tolerance_change=1e-12,
-            history_size=history_size, line_search_fn=None,
-        )
         window = max(10, 2 * texture.refresh_every) if level_texture is not None else 10
         history = []
 
@@ -143,7 +137,6 @@ def optimize_scale(
         scale = float(variables.numel())
 
         def closure():
-            optimizer.zero_grad(set_to_none=True)
             x, terms, total = evaluate(variables)
             (total * scale).backward()
             report.iterations += 1
@@ -161,7 +154,10 @@ def optimize_scale(
             return total * scale
 
         try:
-            optimizer.step(closure)
+            # plain L-BFGS, no line search (torch.optim.LBFGS's steps without its torch._dynamo import);
+            # its absolute tolerance_change is in units of the scaled objective, so kept tiny: the
+            # relative early stop is `converged()`.
+            minimise(closure, variables, iterations, lr=1.0, history_size=history_size, tolerance_change=1e-12)
         except _Converged:
             report.notes.append(f"converged after {report.iterations} of {iterations} iterations "
                                 f"(relative change < {tolerance_change:g} over {window})")
