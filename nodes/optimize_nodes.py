@@ -7,6 +7,7 @@ import time
 from comfy_api.latest import io
 
 from ..nps_core import defaults
+from ..nps_core.border_match import match_border
 from ..nps_core.inputs import match_batch
 from ..nps_core.memory import working_bytes
 from ..nps_core.optimize import optimize_scale
@@ -89,8 +90,9 @@ class NPSOptimizeScale(io.ComfyNode):
         def run(settings):
             started = time.perf_counter()
             start = core_init
-            if synthesis.enabled:
-                start = Synthesiser(settings, synthesis).level(core_image, core_mask, core_init)
+            if synthesis.enabled:  # init (e.g. NPS Pyramid Up's) first meets this level's known pixels
+                start = match_border(core_init, core_image, core_mask)
+                start = Synthesiser(settings, synthesis).level(core_image, core_mask, start, finest=True)
             synth_seconds = time.perf_counter() - started if synthesis.enabled else 0.0
             result, report = optimize_scale(
                 core_image, core_mask, start, settings, alpha=alpha, beta=beta,  # validated by the core

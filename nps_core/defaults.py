@@ -46,7 +46,10 @@ PIXEL_PATCH_DIMS = 24      # patches compared by their first principal component
 MATCH_BORDER = True
 # Gaussian noise (std, 0..1 pixel scale) added to the hole before each level's first match only (the
 # votes copy known pixels): blurred queries otherwise prefer blurred sources, and the fill stays soft.
-QUERY_NOISE = 0.15
+QUERY_NOISE = 0.3
+# A hole whose pixels all lie within this many px of a known pixel (at a level) is thin, e.g. a brush
+# stroke: there the match gets no noise, and pixel patches alone rebuild it (no neural cell vote).
+THIN_HOLE_DEPTH = 16
 SYNTHESIS_LAYER = 0        # texture layer that matches and votes (0 = the finest, stride 4 for efficientnet_lite0)
 BACKBONE = "efficientnet_lite0"  # ships with real ImageNet weights; the paper's "vgg19" needs a file
 THRESHOLD = 0.5       # soft masks: values >= threshold are hole

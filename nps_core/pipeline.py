@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 import torch
 
 from . import defaults
+from .border_match import match_border
 from .errors import NPSInputError, NPSOptionError, NPSOutOfMemoryError
 from .holes import group_windows, hole_boxes
 from .inputs import hole_mask, image_source, pair_batch, unit_float
-from .border_match import match_border
 from .optimize import optimize_scale
 from .options import check_inpaint_options
 from .pyramid import downsample_mask, level_sizes, resize_image
@@ -210,7 +210,7 @@ def fill_window(
             synth_seconds = 0.0
             if synthesiser is not None:
                 started = time.perf_counter()
-                init = synthesiser.level(image_l, mask_l, init)
+                init = synthesiser.level(image_l, mask_l, init, finest=level == len(run) - 1)
                 synth_seconds = time.perf_counter() - started
             current, report = optimize_scale(
                 image_l, mask_l, init, texture, alpha=alpha, beta=beta, iterations=iterations,

@@ -25,11 +25,11 @@ import operator
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from . import defaults
 from .errors import NPSInputError
 from .filters import gaussian_blur
-from .pixel_synthesis import field_from_cells, synthesise_pixels
 from .match_field import (
     MatchField,
     exhaustive_field,
@@ -39,6 +39,7 @@ from .match_field import (
     refine_field,
     upsample_field,
 )
+from .pixel_synthesis import field_from_cells, synthesise_pixels
 
 
 def _block_grid(corner: torch.Tensor, side: int):
@@ -132,7 +133,9 @@ class SynthesisSettings:
     each level's first match, never to the votes. pixel_steps / pixel_radius / pixel_rounds /
     pixel_dims / pixel_weighted: the pixel-patch stage (`nps_core.pixel_synthesis`) at levels from
     pixel_from_level on (0 = the coarsest; pixel_steps 0 = off); neural_vote False: at those levels
-    the neural field only starts the pixel stage (one match, no cell vote). match_border: each
+    the neural field only starts the pixel stage (one match, no cell vote), as for every item whose
+    hole is thin at that level (`hole_depth` <= thin_depth px; thin holes also get no query noise).
+    match_border: each
     finer level starts from the coarser result made to meet its known pixels
     (`nps_core.border_match`). seed: random search and noise. `SynthesisSettings.plain()` is the
     paper's plain optimisation.
@@ -156,13 +159,14 @@ class SynthesisSettings:
     pixel_from_level: int = 1
     pixel_weighted: bool = True
     neural_vote: bool = True
+    thin_depth: int = defaults.THIN_HOLE_DEPTH
     match_border: bool = defaults.MATCH_BORDER
     query_noise: float = defaults.QUERY_NOISE
     seed: int = 0
 
     def __post_init__(self):
         for name in ("steps", "first_steps", "rounds", "random_candidates", "layer", "pixel_search",
-                     "pixel_steps", "pixel_radius", "pixel_rounds", "pixel_dims", "pixel_from_level"):
+                     "pixel_steps", "pixel_radius", "pixel_rounds", "pixel_dims", "pixel_from_level", "thin_depth"):
             value = getattr(self, name)
             try:
                 ok = operator.index(value) >= 0
@@ -258,11 +262,13 @@ class Synthesiser:
         return out
 
     @torch.no_grad()
-    def level(self, image: torch.Tensor, mask: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    def level(self, image: torch.Tensor, mask: torch.Tensor, reference: torch.Tensor,
+              finest: bool = False) -> torch.Tensor:
         """Synthesise one level.
 
         image [B,3,H,W] 0..1 (its known pixels are used), mask [B,1,H,W] (1 = hole), reference
-        [B,3,H,W]: the content fill (coarsest level) or the up-sampled coarser result. Returns
+        [B,3,H,W]: the content fill (coarsest level) or the up-sampled coarser result; finest: this
+        is the window's last level (the pixel stage runs there even if it is also the first). Returns
         [B,3,H,W] float32 on image's device: known pixels from image; hole = voted copy whose low
         band (low_band_sigma) is the reference's. Returns the reference's hole when disabled.
         """
@@ -273,21 +279,25 @@ class Synthesiser:
         level_index = self.levels_done
         self.levels_done += 1
         x = ref
-        pixel_level = cfg.pixel_steps > 0 and level_index >= cfg.pixel_from_level
-        if pixel_level and not cfg.neural_vote:
-            steps = min(steps, 1)
+        pixel_level = cfg.pixel_steps > 0 and (level_index >= cfg.pixel_from_level or finest)
+        # thin holes (every pixel near the border): no noise, and at pixel levels no cell vote
+        thin = [hole_depth(hole_px[b], cfg.thin_depth) <= cfg.thin_depth for b in range(x.shape[0])]
+        cell_vote = [not (pixel_level and (thin[b] or not cfg.neural_vote)) for b in range(x.shape[0])]
+        if not any(cell_vote):
+            steps = min(steps, 1)  # one match to start the pixel stage
+        noisy = torch.tensor([not t_ for t_ in thin], device=x.device)[:, None, None, None]
         for step in range(steps):
             probe = x
             if step == 0 and cfg.query_noise > 0:  # break the pull of blurred queries towards blurred sources
                 noise = torch.randn(x.shape, generator=self.generator, device=x.device) * cfg.query_noise
-                probe = torch.where(hole_px[:, None], (x + noise).clamp(0, 1), x)
+                probe = torch.where(hole_px[:, None] & noisy, (x + noise).clamp(0, 1), x)
             feat = t.features(probe)[cfg.layer]
             fields, out = [], []
             for b in range(x.shape[0]):
                 previous = self.fields[b] if self.fields is not None else None
                 field = self._field(feat[b], x[b], hole_px[b], previous)
                 fields.append(field)
-                if field is None or (pixel_level and not cfg.neural_vote):
+                if field is None or not cell_vote[b]:
                     out.append(x[b])
                 else:
                     out.append(vote_pixels(x[b], hole_px[b], field, t.patch_size, cfg.vote_falloff))
@@ -298,6 +308,17 @@ class Synthesiser:
         if steps > 0 and cfg.low_band_sigma > 0:
             x = keep_low_band(x, ref, hole_px[:, None].float(), cfg.low_band_sigma)
         return x.to(image.device)
+
+
+def hole_depth(hole_px: torch.Tensor, limit: int) -> int:
+    """How many px the hole bool [H,W] reaches inside (chessboard distance to the nearest known
+    pixel, max over the hole), counted up to limit + 1: the number of 3x3 erosions it survives."""
+    m = hole_px[None, None].float()
+    depth = 0
+    while depth <= limit and bool(m.any()):
+        m = -F.max_pool2d(-m, 3, stride=1, padding=1)
+        depth += 1
+    return depth
 
 
 def keep_low_band(x: torch.Tensor, reference: torch.Tensor, mask: torch.Tensor, sigma: float) -> torch.Tensor:

@@ -396,6 +396,7 @@ def test_optimize_scale_cancel_stops_within_one_iteration(content_net, texture):
 
 def test_optimize_scale_synthesis_option(content_net, texture):
     from nps_core import defaults
+    from nps_core.border_match import match_border
     from nps_core.optimize import optimize_scale
     from nps_core.synthesis import Synthesiser, SynthesisSettings
 
@@ -412,7 +413,9 @@ def test_optimize_scale_synthesis_option(content_net, texture):
     # default: a fresh synthesis of init first, then the same optimisation from it
     synth, report = run("NPSOptimizeScale", image, mask, init, texture, 0.02, 0.02, 2)
     steps = defaults.SYNTHESIS_FIRST_STEPS
-    start = Synthesiser(texture, SynthesisSettings(steps=steps, first_steps=steps)).level(core[0], core_mask, core[1])
+    matched = match_border(core[1], core[0], core_mask)
+    start = Synthesiser(texture, SynthesisSettings(steps=steps, first_steps=steps)).level(core[0], core_mask, matched,
+                                                                                          finest=True)
     expected, _ = optimize_scale(core[0], core_mask, start, texture, **kwargs)
     assert torch.equal(synth, comfy_bridge.image_from_core(expected))
     assert not torch.equal(synth, plain) and "synthesis" in report
