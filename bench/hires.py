@@ -149,7 +149,9 @@ def main(argv=None) -> int:
         cmd = [sys.executable, __file__, "--child", name, "--threads", str(args.threads)]
         if args.iterations is not None:
             cmd += ["--iterations", str(args.iterations)]
-        out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), check=False)
+        env = dict(os.environ)
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the command line (nps_core.__main__): no spinning
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
         if out.returncode != 0:
             print(out.stderr[-3000:], file=sys.stderr)
             return out.returncode

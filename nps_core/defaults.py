@@ -62,6 +62,10 @@ MULTIPLE = 8          # window and level sides are multiples of this (feature st
 # 512 px (1.31 GiB) and 2048 px (6.67 GiB) windows of bench/speed.py (README, Speed): ~1460 bytes per
 # window pixel, rounded up. CPU figures, fp32; bench/gpu_check.sh prints the CUDA peak next to this estimate.
 WORKING_BYTES_PER_PIXEL = 1536
+# The command line (python -m nps_core) sets OMP_WAIT_POLICY to this before torch loads, unless the
+# user set it ("" = leave it). With the default (spinning) policy, the 512 px demo on 2 threads took
+# 310 s wall / 308 CPU-s while other jobs loaded the 2 cores, 37 s / 36 CPU-s with PASSIVE (README, Speed).
+CLI_OMP_WAIT_POLICY = "PASSIVE"
 OOM_RETRY_CHUNK_DIVISOR = 16   # after an out-of-memory error, the one retry matches with chunk_elements / this
 MIN_CHUNK_ELEMENTS = 1 << 16   # ... but never fewer similarity elements at once than this
 MODEL_CACHE_SIZE = 4           # feature extractors kept by nps_core.backbones.load_backbone (least recent dropped)

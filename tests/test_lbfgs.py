@@ -182,3 +182,15 @@ def test_pipeline_result_equals_the_torch_lbfgs_one(random_texture, content_net,
     assert (ours.image - ref.image).abs().max() < 1e-5
     for a, b in zip(ours.levels, ref.levels, strict=True):
         assert a.losses["total"] == pytest.approx(b.losses["total"], rel=1e-4)
+
+
+def test_command_line_sets_a_passive_openmp_wait_policy_unless_the_user_chose_one():
+    from nps_core import defaults
+    from nps_core.__main__ import quiet_openmp
+
+    env = {}
+    quiet_openmp(env)
+    assert env["OMP_WAIT_POLICY"] == defaults.CLI_OMP_WAIT_POLICY == "PASSIVE"
+    mine = {"OMP_WAIT_POLICY": "ACTIVE"}
+    quiet_openmp(mine)
+    assert mine == {"OMP_WAIT_POLICY": "ACTIVE"}
