@@ -6,11 +6,12 @@ from blocks that do not quite line up with its border. This step does what the c
 methods do, starting from the neural field instead of from noise:
 
 - every hole pixel gets a pixel offset to a known source pixel (initially its cell's neural match);
-- PatchMatch rounds (the offsets of the 4 neighbours 4, 2 and 1 px away, then random offsets around the current one with a
-  radius halving from `search` px: the neural field already put each copy near its place) keep,
-  per pixel, the offset whose (2r+1)^2 colour patch around the source best
-  fits the patch around the hole pixel in the current image (sum of squared differences; the hole
-  pixel's patch includes the known pixels beside the hole, so copies continue the border);
+- PatchMatch rounds (the offsets of the 4 neighbours 4, 2 and 1 px away, then random offsets
+  around the current one with a radius halving from `search` px: the neural field already put each
+  copy near its place) keep, per pixel, the offset whose (2r+1)^2 colour patch around the source
+  best fits the patch around the hole pixel in the current image (sum of squared differences over
+  the first principal components; the hole pixel's patch includes the known pixels beside the
+  hole, so copies continue the border);
 - every hole pixel becomes the mean of what the patches covering it propose (a coherent field
   proposes one value, so the copy stays sharp).
 
