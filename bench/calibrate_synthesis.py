@@ -32,13 +32,16 @@ from metrics import all_metrics  # noqa: E402
 HELD_OUT = ("/usr/share/lxqt/wallpapers/Butterfly-Kenneth-Wimer.jpg", "/usr/share/lxqt/wallpapers/flowers.png",
             "/usr/share/lxqt/wallpapers/fog.jpg")
 CROPS = ((0.5, "centre"), (0.25, "rect"), (0.75, "strokes"), (0.5, "rect"), (0.25, "strokes"))
+PLAIN = dict(steps=0, first_steps=0, pixel_steps=0, match_border=False)  # SynthesisSettings.plain()
 SETTINGS = {
-    "content only": dict(iterations=0, alpha=0.0, synthesis=dict(steps=0, first_steps=0)),
-    "plain (paper), 50 it": dict(iterations=50, synthesis=dict(steps=0, first_steps=0)),
-    "synthesis, 0 it": dict(iterations=0),
-    "synthesis, 50 it (defaults)": dict(iterations=50),
-    "synthesis, 50 it, rematch": dict(iterations=50, synthesis=dict(rematch=True)),
-    "synthesis, 50 it, rematch + pixel search 2": dict(iterations=50, synthesis=dict(rematch=True, pixel_search=2)),
+    "content only": dict(iterations=0, alpha=0.0, synthesis=PLAIN),
+    "content only, levels meet the border": dict(iterations=0, alpha=0.0, synthesis=dict(PLAIN, match_border=True)),
+    "plain (paper), 50 it": dict(iterations=50, synthesis=PLAIN),
+    "plain, levels meet the border": dict(iterations=50, synthesis=dict(PLAIN, match_border=True)),
+    "default": dict(iterations=50),
+    "default, no query noise": dict(iterations=50, synthesis=dict(query_noise=0.0)),
+    "default, cell votes on thin holes too": dict(iterations=50, synthesis=dict(thin_depth=0)),
+    "default, no cell votes at pixel levels": dict(iterations=50, synthesis=dict(neural_vote=False)),
 }
 
 

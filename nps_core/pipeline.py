@@ -198,8 +198,7 @@ def fill_window(
         mask_l = downsample_mask(win_mask, size)
         if level == 0 and content is not None:
             fill = resize_image(content.to(image_l.device, image_l.dtype), size)
-            init = match_border(fill, image_l, mask_l) if synthesis.match_border else torch.where(
-                mask_l > 0.5, fill, image_l)
+            init = torch.where(mask_l > 0.5, fill, image_l)  # only the fill's hole pixels are used
         elif level == 0:
             init = content_fill(content_net, image_l, mask_l)
         else:

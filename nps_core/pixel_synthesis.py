@@ -108,15 +108,14 @@ def _valid_at(valid: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
 
 def refine_pixel_field(pixels, hole_px, offsets, radius, rounds, generator=None, search=16, dims=24):
     """PatchMatch on pixel patches. pixels [H,W,3], hole_px bool [H,W] (its True pixels are the
-    queries, row-major), offsets long [N,2] initial query -> source shifts. Returns (offsets [N,2],
-    distance [N]) with every source centre valid (`source_centres`)."""
+    queries, row-major), offsets long [N,2] initial query -> source shifts; needs at least one
+    valid source centre (`source_centres`). Returns (offsets [N,2], distance [N]) with every
+    source centre valid."""
     H, W = hole_px.shape
     device = pixels.device
     queries = hole_px.nonzero()
     valid = source_centres(hole_px, radius)
     pool = valid.nonzero()
-    if pool.shape[0] == 0:
-        raise ValueError("no source patch")
     bad = ~_valid_at(valid, queries + offsets)
     if bool(bad.any()):  # start those from random known patches
         pick = torch.randint(0, pool.shape[0], (int(bad.sum()),), device=device, generator=generator)
@@ -186,9 +185,12 @@ def synthesise_pixels(image, hole_px, offsets, radius=3, steps=2, rounds=2, gene
 
     image [3,H,W] float 0..1 (current estimate, hole filled), hole_px bool [H,W], offsets long [N,2]
     initial shifts of the hole pixels (row-major order of hole_px.nonzero()). Returns
-    ([3,H,W] new image, offsets [N,2]); known pixels unchanged. weighted: each patch's vote counts
+    ([3,H,W] new image, offsets [N,2]); known pixels unchanged; the image as it is when no
+    (2 radius + 1)^2 patch of the image is wholly known (nothing to copy). weighted: each patch's vote counts
     exp(-d / mean d) by its patch distance d, so poor matches blur the copy less.
     """
+    if not bool(source_centres(hole_px, radius).any()):
+        return image.clone(), offsets
     pixels = image.permute(1, 2, 0).contiguous()
     for _ in range(steps):
         offsets, dist = refine_pixel_field(pixels, hole_px, offsets, radius, rounds, generator, dims=dims)

@@ -135,8 +135,7 @@ class SynthesisSettings:
     pixel_from_level on (0 = the coarsest; pixel_steps 0 = off); neural_vote False: at those levels
     the neural field only starts the pixel stage (one match, no cell vote), as for every item whose
     hole is thin at that level (`hole_depth` <= thin_depth px; thin holes also get no query noise).
-    match_border: each
-    finer level starts from the coarser result made to meet its known pixels
+    match_border: each finer level starts from the coarser result made to meet its known pixels
     (`nps_core.border_match`). seed: random search and noise. `SynthesisSettings.plain()` is the
     paper's plain optimisation.
     """
@@ -254,11 +253,8 @@ class Synthesiser:
             return x
         queries = hole_px.nonzero()
         offsets = field_from_cells(queries, field.queries, field.pixel_shift(), field.stride, tuple(hole_px.shape))
-        try:
-            out, _ = synthesise_pixels(x, hole_px, offsets, cfg.pixel_radius, cfg.pixel_steps, cfg.pixel_rounds,
-                                       self.generator, cfg.pixel_dims, cfg.pixel_weighted)
-        except ValueError:
-            return x
+        out, _ = synthesise_pixels(x, hole_px, offsets, cfg.pixel_radius, cfg.pixel_steps, cfg.pixel_rounds,
+                                   self.generator, cfg.pixel_dims, cfg.pixel_weighted)
         return out
 
     @torch.no_grad()

@@ -114,3 +114,11 @@ def test_match_border_makes_a_fill_meet_the_border_and_interpolates_a_thin_hole(
     assert float((out - image)[0][:, hole].abs().max()) < 0.02     # a linear ramp is harmonic: recovered
     assert torch.equal(out[0][:, ~hole], image[0][:, ~hole])
     assert all(torch.equal(a, b) for a, b in zip(before, snapshot, strict=True))   # inputs untouched
+
+
+def test_synthesis_without_any_known_patch_returns_the_image():
+    image = torch.rand(3, 12, 12, generator=torch.Generator().manual_seed(0))
+    hole = torch.zeros(12, 12, dtype=torch.bool)
+    hole[2:10, 2:10] = True                      # every 7x7 patch touches the hole or the border
+    out, _ = synthesise_pixels(image, hole, torch.zeros(int(hole.sum()), 2, dtype=torch.long))
+    assert torch.equal(out, image) and out is not image
