@@ -106,15 +106,15 @@ def _valid_at(valid: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
     return inside & valid[pos[:, 0].clamp(0, H - 1), pos[:, 1].clamp(0, W - 1)]
 
 
-def refine_pixel_field(pixels, hole_px, offsets, radius, rounds, generator=None, search=16, dims=24):
+def refine_pixel_field(pixels, hole_px, offsets, radius, rounds, generator=None, search=16, dims=24, valid=None):
     """PatchMatch on pixel patches. pixels [H,W,3], hole_px bool [H,W] (its True pixels are the
     queries, row-major), offsets long [N,2] initial query -> source shifts; needs at least one
-    valid source centre (`source_centres`). Returns (offsets [N,2], distance [N]) with every
-    source centre valid."""
+    valid source centre (`source_centres`; pass it as valid to skip recomputing it). Returns
+    (offsets [N,2], distance [N]) with every source centre valid."""
     H, W = hole_px.shape
     device = pixels.device
     queries = hole_px.nonzero()
-    valid = source_centres(hole_px, radius)
+    valid = source_centres(hole_px, radius) if valid is None else valid
     pool = valid.nonzero()
     bad = ~_valid_at(valid, queries + offsets)
     if bool(bad.any()):  # start those from random known patches
@@ -189,11 +189,13 @@ def synthesise_pixels(image, hole_px, offsets, radius=3, steps=2, rounds=2, gene
     (2 radius + 1)^2 patch of the image is wholly known (nothing to copy). weighted: each patch's vote counts
     exp(-d / mean d) by its patch distance d, so poor matches blur the copy less.
     """
-    if not bool(source_centres(hole_px, radius).any()):
+    valid = source_centres(hole_px, radius)
+    if not bool(valid.any()):
         return image.clone(), offsets
     pixels = image.permute(1, 2, 0).contiguous()
     for _ in range(steps):
-        offsets, dist = refine_pixel_field(pixels, hole_px, offsets, radius, rounds, generator, dims=dims)
+        offsets, dist = refine_pixel_field(pixels, hole_px, offsets, radius, rounds, generator, dims=dims,
+                                           valid=valid)
         weights = torch.exp(-dist / dist.mean().clamp_min(1e-12)) if weighted else None
         pixels = vote_pixel_field(pixels, hole_px, offsets, radius, weights)
     return pixels.permute(2, 0, 1).contiguous(), offsets
