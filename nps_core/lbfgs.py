@@ -5,12 +5,6 @@ tolerance_change, history_size, line_search_fn=None)`: first step -g * min(1, 1/
 then the two-loop recursion with H0 = (y.s)/(y.y), curvature pairs kept only when y.s > 1e-10,
 at most `history_size` pairs, a fixed step of lr, one closure evaluation per step. It exists
 because torch's optimiser classes import torch._dynamo on first use (seconds of cold start).
-
-`groups` splits the flat variable vector into independent blocks (e.g. one per batch item whose
-objective is a sum of per-item terms): each block keeps its own history, initial scaling and
-first-step length, and a block can be frozen (`done`) while the others go on; with one group it
-is plain L-BFGS. Blocks are exactly the runs one would get by optimising each item separately,
-sharing each closure evaluation.
 """
 
 from __future__ import annotations
@@ -20,19 +14,16 @@ import torch
 _CURVATURE_EPS = 1e-10
 
 
-class _Block:
-    """L-BFGS memory of one slice [start, stop) of the flat variables."""
+class _Memory:
+    """L-BFGS memory: the last curvature pairs, the initial scaling and the previous step."""
 
-    def __init__(self, start: int, stop: int, history_size: int):
-        self.span = slice(start, stop)
+    def __init__(self, history_size: int):
         self.history_size = history_size
         self.dirs, self.steps, self.rho = [], [], []
         self.h_diag = 1.0  # float, then a 0-dim tensor (y.s / y.y)
         self.prev_grad = None
         self.direction = None
         self.t = None
-        self.done = False
-        self.prev_loss = None
 
     def next_step(self, grad: torch.Tensor, lr: float):
         """Update the memory with this gradient [n]; return (direction [n], step length)."""
@@ -66,70 +57,41 @@ class _Block:
 
 
 def minimise(closure, variables: torch.Tensor, evaluations: int, lr: float = 1.0,
-             history_size: int = 20, tolerance_change: float = 1e-12, groups=None) -> int:
+             history_size: int = 20, tolerance_change: float = 1e-12) -> int:
     """Minimise closure() over `variables` in place; returns the number of closure evaluations.
 
     variables: 1-D float tensor with requires_grad (any device; updated in place under no_grad).
     closure(): evaluates the objective at the current variables, calls backward() on it and returns
-    either one loss (float or 0-dim tensor) or, with `groups`, a sequence of per-group losses
-    (each group's losses decide only its own stop). It may raise to end the run early; the
-    variables then hold the point it was evaluated at.
-    evaluations: total closure calls (>= 1), as torch's max_eval: the variables end at the last
-    evaluated point. groups: sizes of consecutive blocks summing to variables.numel() (None = one).
-    A block stops (its variables frozen) when its directional derivative is > -tolerance_change,
-    its step is <= tolerance_change in every element, or its loss changed by < tolerance_change;
-    a zero gradient ends it too (tolerance_grad 0). The run ends when every block has stopped.
+    the loss (float or 0-dim tensor). It may raise to end the run early; the variables then hold
+    the point it was evaluated at. evaluations: total closure calls (>= 1), as torch's max_eval:
+    the variables end at the last evaluated point. The run stops when the directional derivative
+    is > -tolerance_change, the step is <= tolerance_change in every element, the loss changed by
+    < tolerance_change, or the gradient is zero (tolerance_grad 0).
     """
-    n = variables.numel()
-    sizes = [n] if groups is None else [int(g) for g in groups]
-    if sum(sizes) != n or any(g < 0 for g in sizes):
-        raise ValueError(f"groups {sizes} must be non-negative sizes summing to {n} variables")
-    blocks, start = [], 0
-    for g in sizes:
-        blocks.append(_Block(start, start + g, history_size))
-        start += g
+    memory = _Memory(history_size)
 
     def evaluate():
         variables.grad = None
         with torch.enable_grad():
-            losses = closure()
-        if groups is None:
-            losses = [losses]
+            loss = closure()
         grad = variables.grad
         if grad is None:
             grad = torch.zeros_like(variables)
-        return [float(v.detach()) if torch.is_tensor(v) else float(v) for v in losses], grad.detach().reshape(-1)
+        return float(loss.detach()) if torch.is_tensor(loss) else float(loss), grad.detach().reshape(-1)
 
-    losses, grad = evaluate()
+    loss, grad = evaluate()
     count = 1
-    for block, loss in zip(blocks, losses, strict=True):
-        block.prev_loss = loss
-        g = grad[block.span]
-        if g.numel() == 0 or float(g.abs().max()) <= 0:
-            block.done = True
-    while count < evaluations and not all(b.done for b in blocks):
+    if grad.numel() == 0 or float(grad.abs().max()) <= 0:
+        return count
+    while count < evaluations:
         with torch.no_grad():
-            moved = False
-            for block in blocks:
-                if block.done:
-                    continue
-                g = grad[block.span]
-                d, t = block.next_step(g, lr)
-                if float(g.dot(d)) > -tolerance_change:
-                    block.done = True
-                    continue
-                variables[block.span].add_(d, alpha=t)
-                moved = True
-        if not moved:
-            break
-        losses, grad = evaluate()
+            d, t = memory.next_step(grad, lr)
+            if float(grad.dot(d)) > -tolerance_change:
+                break
+            variables.add_(d, alpha=t)
+        previous, (loss, grad) = loss, evaluate()
         count += 1
-        for block, loss in zip(blocks, losses, strict=True):
-            if block.done:
-                continue
-            g = grad[block.span]
-            if (float(g.abs().max()) <= 0 or float((block.direction * block.t).abs().max()) <= tolerance_change
-                    or abs(loss - block.prev_loss) < tolerance_change):
-                block.done = True
-            block.prev_loss = loss
+        if (float(grad.abs().max()) <= 0 or float((d * t).abs().max()) <= tolerance_change
+                or abs(loss - previous) < tolerance_change):
+            break
     return count

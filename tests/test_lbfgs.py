@@ -95,46 +95,6 @@ def test_exception_from_closure_ends_the_run_at_the_evaluated_point():
     assert len(calls) == 4 and torch.equal(v.detach(), calls[-1])
 
 
-def test_blocks_equal_separate_runs_and_stop_on_their_own():
-    """Two independent problems in one vector: each block follows its own separate run, and a block
-    that stops (zero gradient at the start here) stays frozen while the other goes on."""
-    a0 = torch.linspace(-0.6, 0.5, 30, dtype=torch.float64)
-    b0 = torch.linspace(0.3, -0.2, 20, dtype=torch.float64)
-    solo_a, _ = _iterates(PROBLEMS["rosenbrock"], a0, 25, ours=True, history=20)
-    solo_b, _ = _iterates(PROBLEMS["softplus"], b0, 25, ours=True, history=20)
-    v = torch.cat([a0, b0]).requires_grad_(True)
-    seen = []
-
-    def closure():
-        la, lb = PROBLEMS["rosenbrock"](v[:30]), PROBLEMS["softplus"](v[30:])
-        (la + lb).backward()
-        seen.append(v.detach().clone())
-        return la, lb
-
-    count = minimise(closure, v, 25, groups=(30, 20))
-    assert count == len(seen) == 25
-    for i, x in enumerate(seen):
-        assert torch.allclose(x[:30], solo_a[i], rtol=1e-9, atol=1e-9)
-        assert torch.allclose(x[30:], solo_b[i], rtol=1e-9, atol=1e-9)
-    # a block already at its optimum (zero gradient) never moves
-    w = torch.cat([torch.ones(5, dtype=torch.float64), b0]).requires_grad_(True)
-
-    def closure2():
-        la, lb = PROBLEMS["rosenbrock"](w[:5]), PROBLEMS["softplus"](w[5:])
-        (la + lb).backward()
-        return la, lb
-
-    minimise(closure2, w, 10, groups=(5, 20))
-    assert torch.equal(w.detach()[:5], torch.ones(5, dtype=torch.float64))
-    assert not torch.equal(w.detach()[5:], b0)
-
-
-def test_bad_groups_are_refused():
-    v = torch.zeros(4, requires_grad=True)
-    with pytest.raises(ValueError, match="groups"):
-        minimise(lambda: v.sum(), v, 3, groups=(2, 3))
-
-
 def test_pipeline_run_never_imports_torch_dynamo():
     code = (
         "import sys, torch\n"
@@ -154,9 +114,8 @@ def test_pipeline_run_never_imports_torch_dynamo():
     assert out.stdout.strip().splitlines()[-1] == "False"
 
 
-def _torch_minimise(closure, variables, evaluations, lr=1.0, history_size=20, tolerance_change=1e-12, groups=None):
+def _torch_minimise(closure, variables, evaluations, lr=1.0, history_size=20, tolerance_change=1e-12):
     """The old optimiser: torch.optim.LBFGS with the settings optimize_scale used before."""
-    assert groups is None
     optimizer = torch.optim.LBFGS([variables], lr=lr, max_iter=evaluations, max_eval=evaluations, tolerance_grad=0.0,
                                   tolerance_change=tolerance_change, history_size=history_size, line_search_fn=None)
 
