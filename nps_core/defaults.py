@@ -16,6 +16,10 @@ MAX_SOURCES = 16384   # source patches per layer kept for matching (strided subs
 CHUNK_ELEMENTS = 1 << 24  # similarity-matrix elements computed at once during matching
 PRECISION = "auto"    # texture features / matching dtype: "auto", "fp32", "bf16", "fp16" (nps_core.texture)
 EXHAUSTIVE_EVERY = 3  # every this many match refreshes the search covers all source patches
+# The L-BFGS match searches compare neural patches by their projection on this many principal
+# directions of the level's source bank (nps_core.patches.projection_basis; 0 = full patches, exact):
+# efficientnet_lite0's patches have 1296 / 2160 values, the search gets ~10x cheaper (bench/README.md).
+MATCH_DIMS = 128
 ADAPTIVE_REFRESH = True  # a layer whose matches barely change is refreshed less often
 CROP_FEATURES = True  # recompute features only on the hole plus margin (exact)
 # A level stops early when its best objective improved by less than this (relative) over the last
@@ -40,6 +44,7 @@ REMATCH = False            # finer levels: also match exhaustively, keep the bet
 PIXEL_PATCH_STEPS = 2      # EM steps (PatchMatch rounds -> vote); 0 = off
 PIXEL_PATCH_RADIUS = 3     # r: 7x7 patches
 PIXEL_PATCH_ROUNDS = 2     # PatchMatch rounds per EM step
+PIXEL_VOTE_SHARPNESS = 1.0  # each pixel-patch vote counts exp(-this x distance / mean distance)
 PIXEL_PATCH_DIMS = 24      # patches compared by their first principal components (0 = all 3(2r+1)^2 values)
 # Each finer level starts from the up-sampled coarser result plus the membrane interpolation of its
 # mismatch with this level's known pixels (nps_core.border_match): no seam, thin holes interpolated here.
@@ -50,6 +55,10 @@ QUERY_NOISE = 0.3
 # A hole whose pixels all lie within this many px of a known pixel (at a level) is thin, e.g. a brush
 # stroke: there the match gets no noise, and pixel patches alone rebuild it (no neural cell vote).
 THIN_HOLE_DEPTH = 16
+# The synthesis step can compare neural patches by their projection on this many principal directions
+# (nps_core.match_field.patch_descriptors; 0 = full patches). Off: at 64 dims the 512 px level's
+# synthesis took 27% less time but the final texture loss rose 9% (bench/README.md).
+SYNTHESIS_DIMS = 0
 SYNTHESIS_LAYER = 0        # texture layer that matches and votes (0 = the finest, stride 4 for efficientnet_lite0)
 BACKBONE = "efficientnet_lite0"  # ships with real ImageNet weights; the paper's "vgg19" needs a file
 THRESHOLD = 0.5       # soft masks: values >= threshold are hole

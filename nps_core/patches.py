@@ -68,10 +68,34 @@ def normalise_rows(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return x / x.norm(dim=1, keepdim=True).clamp_min(eps)
 
 
+def projection_basis(bank: torch.Tensor, dims: int, sample: int = 4096) -> torch.Tensor | None:
+    """Orthonormal basis [D, dims] of the dominant (uncentred) directions of the rows of bank [S,D].
+
+    Products of unit-norm patches barely change when both are projected on it: neural patches are
+    highly redundant (9 overlapping cells of correlated channels; 64 of 1296 dimensions hold ~97%
+    of efficientnet_lite0's stride-4 patch energy). Found by a randomised range finder with two
+    power iterations on at most `sample` evenly spaced rows, with a fixed-seed generator (the
+    global RNG is untouched, results are deterministic). None when dims <= 0 or dims >= D / 2
+    (no gain: search the full patches). Float32, on the bank's device.
+    """
+    d_full = bank.shape[1]
+    if dims <= 0 or 2 * dims >= d_full or bank.shape[0] == 0:
+        return None
+    rows = bank.float()
+    if rows.shape[0] > sample:
+        rows = rows[torch.linspace(0, rows.shape[0] - 1, sample, device=rows.device).round().long()]
+    g = torch.Generator(device="cpu").manual_seed(0)
+    basis = torch.randn(d_full, dims, generator=g).to(rows.device)
+    for _ in range(3):  # range finding + 2 power iterations: span of the top right-singular vectors
+        basis = torch.linalg.qr(rows.t() @ (rows @ basis)).Q
+    return basis.contiguous()
+
+
 def nearest_sources(
     queries: torch.Tensor,
     sources_normed: torch.Tensor,
     chunk_elements: int = 1 << 24,
+    basis: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Index of the best source for each query by normalised cross-correlation.
 
@@ -80,6 +104,11 @@ def nearest_sources(
     `chunk_elements` similarities exist at once (the full query-by-source matrix never does);
     queries are normalised and cast to the sources' dtype chunk by chunk too (no full copies).
     The products run in the sources' dtype (bf16/fp16 banks give reduced-precision matching).
+
+    basis [D,d] (see `projection_basis`): the search runs on projections, sources_normed is then
+    the projected bank [S,d] (`unit rows @ basis`) and each normalised query is projected the same
+    way: D/d times fewer operations, an approximate argmax (the measured loss of similarity is
+    ~1e-4 of a mean 0.95 at d = 128, bench/README.md).
     """
     queries = queries.detach()
     n_src = sources_normed.shape[0]
@@ -87,6 +116,8 @@ def nearest_sources(
     out = torch.empty(queries.shape[0], dtype=torch.long, device=queries.device)
     bank_t = sources_normed.t()
     for start in range(0, queries.shape[0], step):
-        q = normalise_rows(queries[start : start + step]).to(sources_normed.dtype)
-        out[start : start + step] = (q @ bank_t).argmax(dim=1)
+        q = normalise_rows(queries[start : start + step])
+        if basis is not None:
+            q = q.float() @ basis
+        out[start : start + step] = (q.to(sources_normed.dtype) @ bank_t).argmax(dim=1)
     return out

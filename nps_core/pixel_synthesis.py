@@ -180,14 +180,15 @@ def vote_pixel_field(pixels, hole_px, offsets, radius, weights=None):
 
 
 def synthesise_pixels(image, hole_px, offsets, radius=3, steps=2, rounds=2, generator=None, dims=24,
-                      weighted=True):
+                      weighted=True, sharpness=1.0):
     """EM on pixel patches for one image: (refine field -> vote) x steps.
 
     image [3,H,W] float 0..1 (current estimate, hole filled), hole_px bool [H,W], offsets long [N,2]
     initial shifts of the hole pixels (row-major order of hole_px.nonzero()). Returns
     ([3,H,W] new image, offsets [N,2]); known pixels unchanged; the image as it is when no
     (2 radius + 1)^2 patch of the image is wholly known (nothing to copy). weighted: each patch's vote counts
-    exp(-d / mean d) by its patch distance d, so poor matches blur the copy less.
+    exp(-sharpness x d / mean d) by its patch distance d, so poor matches blur the copy less (a
+    larger sharpness lets the best of the overlapping copies decide more of each pixel).
     """
     valid = source_centres(hole_px, radius)
     if not bool(valid.any()):
@@ -196,6 +197,6 @@ def synthesise_pixels(image, hole_px, offsets, radius=3, steps=2, rounds=2, gene
     for _ in range(steps):
         offsets, dist = refine_pixel_field(pixels, hole_px, offsets, radius, rounds, generator, dims=dims,
                                            valid=valid)
-        weights = torch.exp(-dist / dist.mean().clamp_min(1e-12)) if weighted else None
+        weights = torch.exp(-sharpness * dist / dist.mean().clamp_min(1e-12)) if weighted else None
         pixels = vote_pixel_field(pixels, hole_px, offsets, radius, weights)
     return pixels.permute(2, 0, 1).contiguous(), offsets

@@ -131,12 +131,13 @@ class SynthesisSettings:
     also search all sources and keep, per query, whichever of that and the carried match fits
     better. query_noise: std of the Gaussian noise added to the hole (0..1 pixel scale) before
     each level's first match, never to the votes. pixel_steps / pixel_radius / pixel_rounds /
-    pixel_dims / pixel_weighted: the pixel-patch stage (`nps_core.pixel_synthesis`) at levels from
+    pixel_dims / pixel_weighted / pixel_sharpness: the pixel-patch stage (`nps_core.pixel_synthesis`) at levels from
     pixel_from_level on (0 = the coarsest; pixel_steps 0 = off); neural_vote False: at those levels
     the neural field only starts the pixel stage (one match, no cell vote), as for every item whose
     hole is thin at that level (`hole_depth` <= thin_depth px; thin holes also get no query noise).
     match_border: each finer level starts from the coarser result made to meet its known pixels
-    (`nps_core.border_match`). seed: random search and noise. `SynthesisSettings.plain()` is the
+    (`nps_core.border_match`). dims: neural patches compared by this many principal components
+    (`patch_descriptors`; 0 = full patches). seed: random search and noise. `SynthesisSettings.plain()` is the
     paper's plain optimisation.
     """
 
@@ -157,15 +158,18 @@ class SynthesisSettings:
     pixel_dims: int = defaults.PIXEL_PATCH_DIMS
     pixel_from_level: int = 1
     pixel_weighted: bool = True
+    pixel_sharpness: float = defaults.PIXEL_VOTE_SHARPNESS
     neural_vote: bool = True
     thin_depth: int = defaults.THIN_HOLE_DEPTH
     match_border: bool = defaults.MATCH_BORDER
     query_noise: float = defaults.QUERY_NOISE
+    dims: int = defaults.SYNTHESIS_DIMS
     seed: int = 0
 
     def __post_init__(self):
         for name in ("steps", "first_steps", "rounds", "random_candidates", "layer", "pixel_search",
-                     "pixel_steps", "pixel_radius", "pixel_rounds", "pixel_dims", "pixel_from_level", "thin_depth"):
+                     "pixel_steps", "pixel_radius", "pixel_rounds", "pixel_dims", "pixel_from_level", "thin_depth",
+                     "dims"):
             value = getattr(self, name)
             try:
                 ok = operator.index(value) >= 0
@@ -173,7 +177,7 @@ class SynthesisSettings:
                 ok = False
             if not ok:
                 raise NPSInputError(f"synthesis {name} must be an integer >= 0, got {value!r}.")
-        for name in ("bonus", "colour_weight", "low_band_sigma", "vote_falloff", "query_noise"):
+        for name in ("bonus", "colour_weight", "low_band_sigma", "vote_falloff", "query_noise", "pixel_sharpness"):
             try:
                 value = float(getattr(self, name))
             except (TypeError, ValueError):
@@ -227,7 +231,7 @@ class Synthesiser:
         if queries.shape[0] == 0 or source.shape[0] == 0:
             return None
         stride = t.extractor.strides[cfg.layer]
-        desc = patch_descriptors(feat, image, stride, k, cfg.colour_weight)
+        desc = patch_descriptors(feat, image, stride, k, cfg.colour_weight, cfg.dims)
         if previous is not None and previous.shape != shape:
             sources, ok = upsample_field(previous, queries, shape, valid)
             if cfg.rematch:  # a fresh exhaustive match where it fits this level better than the carried one
@@ -254,7 +258,7 @@ class Synthesiser:
         queries = hole_px.nonzero()
         offsets = field_from_cells(queries, field.queries, field.pixel_shift(), field.stride, tuple(hole_px.shape))
         out, _ = synthesise_pixels(x, hole_px, offsets, cfg.pixel_radius, cfg.pixel_steps, cfg.pixel_rounds,
-                                   self.generator, cfg.pixel_dims, cfg.pixel_weighted)
+                                   self.generator, cfg.pixel_dims, cfg.pixel_weighted, cfg.pixel_sharpness)
         return out
 
     @torch.no_grad()

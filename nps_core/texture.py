@@ -19,7 +19,9 @@ import torch
 
 from . import defaults
 from .errors import NPSInputError
-from .patches import feature_mask, gather_patches, nearest_sources, normalise_rows, patch_centres, subsample
+from .patches import (
+    feature_mask, gather_patches, nearest_sources, normalise_rows, patch_centres, projection_basis, subsample,
+)
 from .window import hole_bbox
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -60,6 +62,9 @@ class TextureSettings:
         patches; the refreshes in between search only the sources currently matched by some query
         (a few thousand instead of the whole bank; a query's current match is always a candidate, so
         up to the matching precision they never pick a less similar source). 1 = every refresh exhaustive.
+    match_dims: the searches compare patches by their projection on the bank's first match_dims
+        principal directions (`patches.projection_basis`; per layer, level and image), D / match_dims
+        times cheaper; the loss still uses the full matched patches. 0 = compare full patches (exact).
     """
 
     extractor: torch.nn.Module
@@ -72,6 +77,7 @@ class TextureSettings:
     precision: str = defaults.PRECISION
     adaptive_refresh: bool = defaults.ADAPTIVE_REFRESH
     exhaustive_every: int = defaults.EXHAUSTIVE_EVERY
+    match_dims: int = defaults.MATCH_DIMS
 
     def __post_init__(self):
         layers = tuple(self.extractor.layers)
@@ -86,6 +92,8 @@ class TextureSettings:
             raise NPSInputError(f"refresh_every must be >= 1, got {self.refresh_every}.")
         if self.exhaustive_every < 1:
             raise NPSInputError(f"exhaustive_every must be >= 1, got {self.exhaustive_every}.")
+        if self.match_dims < 0:
+            raise NPSInputError(f"match_dims must be >= 0 (0 = compare full patches), got {self.match_dims}.")
         if self.precision not in PRECISIONS:
             raise NPSInputError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}.")
 
@@ -136,7 +144,9 @@ class TextureSettings:
         weights = ", ".join(f"{n}x{w:g}" for n, w in zip(self.layers, self.layer_weights, strict=True))
         label = getattr(self.extractor, "label", getattr(self.extractor, "name", "backbone"))
         return (f"{label}: layers {weights}; patch {self.patch_size}x{self.patch_size}; "
-                f"matches refreshed every {self.refresh_every} evaluations; precision {self.precision}")
+                f"matches refreshed every {self.refresh_every} evaluations"
+                + (f", searched on {self.match_dims} principal dims" if self.match_dims else "")
+                + f"; precision {self.precision}")
 
 
 def parse_layers(text) -> tuple | None:
@@ -164,6 +174,7 @@ def make_texture_settings(
     precision: str = defaults.PRECISION,
     adaptive_refresh: bool = defaults.ADAPTIVE_REFRESH,
     exhaustive_every: int = defaults.EXHAUSTIVE_EVERY,
+    match_dims: int = defaults.MATCH_DIMS,
 ) -> TextureSettings:
     """Load the backbone (cached) and bundle the texture settings.
 
@@ -194,7 +205,7 @@ def make_texture_settings(
         extractor=extractor, layer_weights=weights, patch_size=int(patch_size),
         refresh_every=int(refresh_every), max_sources=int(max_sources), crop=bool(crop),
         precision=str(precision), adaptive_refresh=bool(adaptive_refresh),
-        exhaustive_every=int(exhaustive_every),
+        exhaustive_every=int(exhaustive_every), match_dims=int(match_dims),
     )
 
 
@@ -217,7 +228,8 @@ class _LayerState:
     bank: torch.Tensor             # [S,D] unit-norm source patches
     norms: torch.Tensor            # [S] their original norms
     energy: float                  # mean squared source feature value
-    match_bank: torch.Tensor | None = None  # bank in the matching dtype (None: use bank)
+    match_bank: torch.Tensor | None = None  # bank as searched: projected and/or in the matching dtype (None: bank)
+    basis: torch.Tensor | None = None       # [D,d] search projection (None: full patches)
     matches: torch.Tensor | None = None
     target_mean: torch.Tensor | None = None  # [C,h',w'] mean matched target per feature cell
     weight: torch.Tensor | None = None       # [1,h',w'] query-patch elements per cell
@@ -270,8 +282,10 @@ class LevelTexture:
                 energy = float(raw.pow(2).mean().clamp_min(1e-12))
                 offset = torch.tensor([box[0] // stride, box[2] // stride], device=query.device)
                 bank = normalise_rows(raw)
-                match_bank = bank.to(match_dtype) if match_dtype != bank.dtype else None
-                per_layer.append(_LayerState(query - offset, bank, norms, energy, match_bank,
+                basis = projection_basis(bank, settings.match_dims)
+                searched = bank if basis is None else bank @ basis
+                match_bank = searched.to(match_dtype) if (basis is not None or match_dtype != bank.dtype) else None
+                per_layer.append(_LayerState(query - offset, bank, norms, energy, match_bank, basis,
                                              interval=settings.refresh_every))
             states.append(per_layer)
         return cls(settings=settings, box=box, states=states, notes=notes)
@@ -344,10 +358,10 @@ class LevelTexture:
         s = self.settings
         bank = st.bank if st.match_bank is None else st.match_bank
         if st.matches is None or st.refreshes % s.exhaustive_every == 0:
-            matches = nearest_sources(q, bank, s.chunk_elements)
+            matches = nearest_sources(q, bank, s.chunk_elements, st.basis)
         else:  # restricted: only sources some query uses now
             candidates = torch.unique(st.matches)
-            matches = candidates[nearest_sources(q, bank[candidates], s.chunk_elements)]
+            matches = candidates[nearest_sources(q, bank[candidates], s.chunk_elements, st.basis)]
         changed = 1.0 if st.matches is None else float((matches != st.matches).float().mean())
         if s.adaptive_refresh and changed < 0.01:
             st.interval = min(st.interval * 2, 4 * s.refresh_every)

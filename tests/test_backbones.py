@@ -503,8 +503,9 @@ def test_efficientnet_taps_equal_full_network_intermediates():
                 want_s4 = taps["block3_expand"]
         want_s8 = taps["block5_expand"]
         got_s4, got_s8 = load_backbone("efficientnet_lite0")(image)
-    torch.testing.assert_close(got_s4, want_s4)
-    torch.testing.assert_close(got_s8, want_s8)
+    # the loaded extractor has its batch norms folded into the convolutions: equal up to rounding
+    torch.testing.assert_close(got_s4, want_s4, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(got_s8, want_s8, atol=1e-4, rtol=1e-4)
 
 
 def test_efficientnet_missing_package_says_pip_install(monkeypatch, no_default_weights):
@@ -530,3 +531,19 @@ def test_efficientnet_wrong_file_raises(tmp_path):
     torch.save(_random_torchvision_state_dict("conv1_2"), wrong)
     with pytest.raises(NPSWeightsError, match="effnet.pth.*_conv_stem.weight"):
         load_backbone("efficientnet_lite0", weights_path=wrong)
+
+
+@needs_effnet
+def test_folded_batch_norms_give_the_same_features():
+    # the loaded extractor folds its eval-mode batch norms into the convolutions: same maps, no BN left
+    state = effnet.read_package_state_dict(effnet.package_weights_path())
+    reference = effnet.build_efficientnet_lite0_body("block5_expand", state).eval()
+    folded = effnet.fold_batch_norms(effnet.build_efficientnet_lite0_body("block5_expand", state).eval())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in reference.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    x = torch.rand(1, 3, 72, 88, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        a, b = reference(x), folded(x)
+    assert a.shape == b.shape and torch.allclose(a, b, atol=1e-4)
+    extractor = load_backbone("efficientnet_lite0")
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in extractor.modules())

@@ -3,7 +3,12 @@
 import torch
 
 from nps_core.losses import content_loss, tv_loss
-from nps_core.patches import feature_mask, gather_patches, nearest_sources, normalise_rows, patch_centres
+import pytest
+
+from nps_core.errors import NPSInputError
+from nps_core.patches import (
+    feature_mask, gather_patches, nearest_sources, normalise_rows, patch_centres, projection_basis,
+)
 
 
 def brute_force_nn(feat, queries, sources, k):
@@ -96,3 +101,50 @@ def test_reduced_precision_matching_picks_a_near_best_source():
     got = sims.gather(1, approx[:, None])[:, 0]
     assert approx.dtype == torch.long and approx.shape == exact.shape
     assert (best - got).max() < 2e-2  # any difference is a near-tie within bf16 rounding
+
+
+def test_projection_basis_is_orthonormal_and_off_where_it_cannot_pay():
+    bank = normalise_rows(torch.randn(300, 40))
+    basis = projection_basis(bank, 8)
+    assert basis.shape == (40, 8)
+    assert torch.allclose(basis.t() @ basis, torch.eye(8), atol=1e-5)
+    assert projection_basis(bank, 0) is None
+    assert projection_basis(bank, 20) is None  # 2 x dims >= D: the full patches are as cheap
+    assert torch.equal(projection_basis(bank, 8), basis)  # deterministic, global RNG untouched
+    state = torch.random.get_rng_state()
+    projection_basis(bank, 8)
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def low_rank_patches(seed, n, dims, rank):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, rank, generator=g) @ torch.randn(rank, dims, generator=g)
+
+
+def test_projected_search_is_exact_when_the_patches_span_few_directions():
+    # every patch lies in a 6-dim subspace: projecting on 8 principal directions loses nothing
+    mixed = low_rank_patches(0, 700, 64, 6)
+    queries, bank = mixed[:200], normalise_rows(mixed[200:])
+    basis = projection_basis(bank, 8)
+    assert torch.equal(nearest_sources(queries, bank @ basis, chunk_elements=999, basis=basis),
+                       nearest_sources(queries, bank))
+
+
+def test_projected_search_finds_a_near_best_source_on_redundant_patches():
+    # real neural patches: a few strong directions plus weak detail
+    g = torch.Generator().manual_seed(1)
+    mixed = low_rank_patches(1, 1500, 96, 12) + 0.05 * torch.randn(1500, 96, generator=g)
+    queries, bank = mixed[:500], normalise_rows(mixed[500:])
+    basis = projection_basis(bank, 24)
+    picked = nearest_sources(queries, bank @ basis, basis=basis)
+    sims = normalise_rows(queries) @ bank.t()
+    best, got = sims.max(dim=1).values, sims.gather(1, picked[:, None])[:, 0]
+    assert float((best - got).mean()) < 2e-3 and float((best - got).max()) < 2e-2
+    assert float((picked == sims.argmax(dim=1)).float().mean()) > 0.7
+
+
+def test_texture_settings_reject_negative_match_dims():
+    from nps_core.texture import make_texture_settings
+
+    with pytest.raises(NPSInputError, match="match_dims"):
+        make_texture_settings(match_dims=-1)

@@ -14,13 +14,14 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from conftest import square_mask, striped_image
 
 from nps_core import defaults
 from nps_core.content import ContentNetConfig, random_content_net, save_content_net
 from nps_core.errors import NPSInputError
 from nps_core.filters import gaussian_blur
-from nps_core.match_field import MatchField, pair_similarity, refine_field, upsample_field
+from nps_core.match_field import MatchField, pair_similarity, patch_descriptors, refine_field, upsample_field
 from nps_core.pipeline import content_fill, inpaint, synthesis_for_steps
 from nps_core.synthesis import Synthesiser, SynthesisSettings, keep_low_band, refine_shifts, vote_pixels
 
@@ -227,7 +228,8 @@ def test_refine_field_never_picks_an_invalid_source_and_gets_more_coherent():
                                 random_candidates=6, generator=g)
     assert valid[sources[:, 0], sources[:, 1]].all()
     assert not hole[sources[:, 0], sources[:, 1]].any()
-    assert torch.allclose(sim, pair_similarity(desc, w, queries, sources))
+    # refine_field scores by q.c - |q|^2/2 - |c|^2/2: the same value as the difference form up to rounding
+    assert torch.allclose(sim, pair_similarity(desc, w, queries, sources), rtol=0, atol=1e-6)
     assert neighbour_agreement(queries, sources, (h, w)) > neighbour_agreement(queries, start, (h, w)) + 0.3
 
 
@@ -444,3 +446,19 @@ def test_levels_meet_the_border_a_thin_hole_is_interpolated_at_full_resolution(s
     assert hole_psnr(matched.image, truth, mask) > hole_psnr(plain.image, truth, mask) + 6.0
     assert torch.equal(matched.image[(mask < 0.5).expand_as(truth)], truth[(mask < 0.5).expand_as(truth)])
     assert not PLAIN.match_border and SynthesisSettings().match_border == defaults.MATCH_BORDER
+
+
+def test_patch_descriptors_compare_like_unfolded_unit_patches_plus_colours():
+    # reference: unfold's channel-major patches, unit norm, then colour_weight x the k x k cell colours
+    g = torch.Generator().manual_seed(4)
+    feat, image, stride, k, colour = torch.rand(6, 10, 12, generator=g), torch.rand(3, 40, 48, generator=g), 4, 3, 0.7
+    cols = F.unfold(feat[None], k, padding=1)[0]
+    cells = F.unfold(F.avg_pool2d(image[None], stride), k, padding=1)[0] * colour
+    reference = torch.cat([cols / cols.norm(dim=0, keepdim=True), cells], dim=0).t()
+    desc = patch_descriptors(feat, image, stride, k, colour)
+    assert desc.shape == reference.shape == (120, 6 * 9 + 27)
+    exact = "donot_use_mm_for_euclid_dist"
+    assert torch.allclose(torch.cdist(desc, desc, compute_mode=exact),
+                          torch.cdist(reference, reference, compute_mode=exact), atol=1e-5)
+    projected = patch_descriptors(feat, image, stride, k, colour, dims=8)
+    assert projected.shape == (120, 8 + 27)

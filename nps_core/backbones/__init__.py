@@ -119,6 +119,7 @@ def _build(name: str, layers: tuple[str, ...], weights: Path | None, seed: int) 
     if name == "efficientnet_lite0":
         state_dict = _effnet.read_package_state_dict(weights)
         body = _effnet.build_efficientnet_lite0_body(last, state_dict, source=str(weights))
+        _effnet.fold_batch_norms(body)  # frozen: eval-mode batch norms fold into the convolutions
         return FeatureExtractor(
             name, body, layers, _effnet.layer_geometries(), _effnet.layer_channels(),
             label=f"EfficientNet-Lite0 (ImageNet) {'+'.join(layers)}",

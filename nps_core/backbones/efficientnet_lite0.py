@@ -74,7 +74,8 @@ class SamePadConv2d(nn.Conv2d):
     """Conv2d with TensorFlow-style "SAME" output size ceil(n / stride) and a fixed top/left pad.
 
     top/left pad = (kernel - stride) // 2 (TensorFlow's value for sizes divisible by the stride);
-    bottom/right pad = whatever reaches ceil(n / stride) outputs. Zero padding, no bias.
+    bottom/right pad = whatever reaches ceil(n / stride) outputs. Zero padding; no bias unless
+    `fold_batch_norms` moved a batch norm into it.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, groups: int = 1):
@@ -88,9 +89,9 @@ class SamePadConv2d(nn.Conv2d):
 
     def forward(self, x: Tensor) -> Tensor:
         pads = (self.pad_left, self._pad_right(x.shape[3]), self.pad_left, self._pad_right(x.shape[2]))
-        if any(pads):
-            x = F.pad(x, pads)
-        return F.conv2d(x, self.weight, None, self.stride, 0, self.dilation, self.groups)
+        if pads.count(pads[0]) == 4:  # symmetric: the convolution pads (no padded copy of x)
+            return F.conv2d(x, self.weight, self.bias, self.stride, pads[0], self.dilation, self.groups)
+        return F.conv2d(F.pad(x, pads), self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 
 def _bn(channels: int) -> nn.BatchNorm2d:
@@ -279,6 +280,32 @@ def load_package_weights(module: nn.Module, state_dict: Mapping[str, Tensor], so
         for key, target in own.items():
             if not key.endswith("num_batches_tracked"):
                 target.copy_(state_dict[package_key(key)].float())
+
+
+def fold_batch_norms(body: nn.Module) -> nn.Module:
+    """Fold every eval-mode batch norm of body (from `build_efficientnet_lite0_body`) into the
+    convolution before it, in place: weight x gamma / sqrt(var + eps), bias beta - mean x that
+    scale; the batch norm becomes nn.Identity. The same outputs up to float rounding (~1e-5 of the
+    ReLU6 range) with one pass less per layer, forward and backward: for frozen feature
+    extractors only (training changes the statistics). Returns body.
+    """
+    pairs = []
+    for unit in body.children():
+        if isinstance(unit, MBConvBlock):
+            pairs += [(unit, "expand_conv", "expand_bn"), (unit, "dw_conv", "dw_bn"),
+                      (unit, "project_conv", "project_bn")]
+        elif isinstance(getattr(unit, "conv", None), SamePadConv2d):
+            pairs.append((unit, "conv", "bn"))
+    with torch.no_grad():
+        for unit, conv_name, bn_name in pairs:
+            conv, bn = getattr(unit, conv_name), getattr(unit, bn_name)
+            if conv is None or not isinstance(bn, nn.BatchNorm2d):
+                continue
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            conv.weight.mul_(scale.view(-1, 1, 1, 1))
+            conv.bias = nn.Parameter(bn.bias - bn.running_mean * scale, requires_grad=conv.weight.requires_grad)
+            setattr(unit, bn_name, nn.Identity())
+    return body
 
 
 def build_efficientnet_lite0_body(last_layer: str, state_dict: Mapping[str, Tensor] | None = None,
