@@ -20,7 +20,13 @@ import torch
 from . import defaults
 from .errors import NPSInputError
 from .patches import (
-    feature_mask, gather_patches, nearest_sources, normalise_rows, patch_centres, projection_basis, subsample,
+    feature_mask,
+    gather_patches,
+    nearest_sources,
+    normalise_rows,
+    patch_centres,
+    projection_basis,
+    subsample,
 )
 from .window import hole_bbox
 

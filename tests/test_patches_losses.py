@@ -1,13 +1,17 @@
 """Neural patch matching against a brute-force reference; loss terms and their gradients."""
 
+import pytest
 import torch
 
-from nps_core.losses import content_loss, tv_loss
-import pytest
-
 from nps_core.errors import NPSInputError
+from nps_core.losses import content_loss, tv_loss
 from nps_core.patches import (
-    feature_mask, gather_patches, nearest_sources, normalise_rows, patch_centres, projection_basis,
+    feature_mask,
+    gather_patches,
+    nearest_sources,
+    normalise_rows,
+    patch_centres,
+    projection_basis,
 )
 
 
