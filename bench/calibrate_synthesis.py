@@ -42,6 +42,9 @@ SETTINGS = {
     "default, no query noise": dict(iterations=50, synthesis=dict(query_noise=0.0)),
     "default, cell votes on thin holes too": dict(iterations=50, synthesis=dict(thin_depth=0)),
     "default, no cell votes at pixel levels": dict(iterations=50, synthesis=dict(neural_vote=False)),
+    "default, synthesis only (0 it)": dict(iterations=0),
+    "default, pixel vote sharpness 1": dict(iterations=50, synthesis=dict(pixel_sharpness=1.0)),
+    "default, pixel vote sharpness 8": dict(iterations=50, synthesis=dict(pixel_sharpness=8.0)),
 }
 
 

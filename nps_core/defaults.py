@@ -44,7 +44,10 @@ REMATCH = False            # finer levels: also match exhaustively, keep the bet
 PIXEL_PATCH_STEPS = 2      # EM steps (PatchMatch rounds -> vote); 0 = off
 PIXEL_PATCH_RADIUS = 3     # r: 7x7 patches
 PIXEL_PATCH_ROUNDS = 2     # PatchMatch rounds per EM step
-PIXEL_VOTE_SHARPNESS = 1.0  # each pixel-patch vote counts exp(-this x distance / mean distance)
+# Each pixel-patch vote counts exp(-this x distance / mean distance) (thin holes: 1). Held-out sweep
+# (bench/QUALITY.md): 1 / 3 / 4 / 8 -> centre sharpness 0.57 / 0.61 / 0.63 / 0.76 at 19.84 / 19.80 /
+# 19.76 / 19.48 dB; thin strokes lost 1.3 dB at 3, so they keep 1.
+PIXEL_VOTE_SHARPNESS = 4.0
 PIXEL_PATCH_DIMS = 24      # patches compared by their first principal components (0 = all 3(2r+1)^2 values)
 # Each finer level starts from the up-sampled coarser result plus the membrane interpolation of its
 # mismatch with this level's known pixels (nps_core.border_match): no seam, thin holes interpolated here.

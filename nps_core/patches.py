@@ -52,15 +52,17 @@ def gather_patches(feat: torch.Tensor, centres: torch.Tensor, patch_size: int) -
     """Flattened patches of one feature map. feat [C,h,w], centres [N,2] -> [N, k*k*C].
 
     Differentiable w.r.t. feat (plain indexing), so it serves the loss as well as the source bank.
-    Centres must be at least k//2 cells from the border.
+    Centres must be at least k//2 cells from the border. The result is contiguous (row-major);
+    a channels-last map (the extractor's) is gathered as whole C-vectors.
     """
     r = patch_size // 2
     ys, xs = centres[:, 0], centres[:, 1]
+    cells = feat.permute(1, 2, 0)  # [h,w,C] view
     blocks = []
     for dy in range(-r, r + 1):
         for dx in range(-r, r + 1):
-            blocks.append(feat[:, ys + dy, xs + dx])  # [C, N]
-    return torch.cat(blocks, dim=0).t()
+            blocks.append(cells[ys + dy, xs + dx])  # [N, C]
+    return torch.cat(blocks, dim=1)
 
 
 def normalise_rows(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:

@@ -131,7 +131,7 @@ class SynthesisSettings:
     also search all sources and keep, per query, whichever of that and the carried match fits
     better. query_noise: std of the Gaussian noise added to the hole (0..1 pixel scale) before
     each level's first match, never to the votes. pixel_steps / pixel_radius / pixel_rounds /
-    pixel_dims / pixel_weighted / pixel_sharpness: the pixel-patch stage (`nps_core.pixel_synthesis`) at levels from
+    pixel_dims / pixel_weighted / pixel_sharpness (thin holes vote with 1): the pixel-patch stage (`nps_core.pixel_synthesis`) at levels from
     pixel_from_level on (0 = the coarsest; pixel_steps 0 = off); neural_vote False: at those levels
     the neural field only starts the pixel stage (one match, no cell vote), as for every item whose
     hole is thin at that level (`hole_depth` <= thin_depth px; thin holes also get no query noise).
@@ -199,7 +199,7 @@ class SynthesisSettings:
         if not self.enabled:
             return "synthesis off (plain optimisation)" + ("" if not self.match_border else ", levels meet the border")
         pixel = (f", pixel patches {2 * self.pixel_radius + 1}x{2 * self.pixel_radius + 1} x {self.pixel_steps} steps"
-                 if self.pixel_steps else "")
+                 f" (vote sharpness {self.pixel_sharpness:g})" if self.pixel_steps else "")
         return (f"synthesis: {self.first_steps}/{self.steps} EM steps (coarsest/others), {self.rounds} coherence "
                 f"rounds, bonus {self.bonus:g}, colour {self.colour_weight:g}, query noise {self.query_noise:g}, "
                 f"low band sigma {self.low_band_sigma:g} px{pixel}")
@@ -251,14 +251,15 @@ class Synthesiser:
         field.shift = refine_shifts(image, ~hole_px, field, k, min(cfg.pixel_search, stride // 2))
         return field
 
-    def _pixel_level(self, x, hole_px, field):
+    def _pixel_level(self, x, hole_px, field, thin=False):
         cfg = self.settings
         if field is None or not bool(hole_px.any()):
             return x
         queries = hole_px.nonzero()
         offsets = field_from_cells(queries, field.queries, field.pixel_shift(), field.stride, tuple(hole_px.shape))
         out, _ = synthesise_pixels(x, hole_px, offsets, cfg.pixel_radius, cfg.pixel_steps, cfg.pixel_rounds,
-                                   self.generator, cfg.pixel_dims, cfg.pixel_weighted, cfg.pixel_sharpness)
+                                   self.generator, cfg.pixel_dims, cfg.pixel_weighted,
+                                   1.0 if thin else cfg.pixel_sharpness)
         return out
 
     @torch.no_grad()
@@ -304,7 +305,7 @@ class Synthesiser:
             self.fields = fields
             x = torch.stack(out)
         if steps > 0 and pixel_level:
-            x = torch.stack([self._pixel_level(x[b], hole_px[b], self.fields[b]) for b in range(x.shape[0])])
+            x = torch.stack([self._pixel_level(x[b], hole_px[b], self.fields[b], thin[b]) for b in range(x.shape[0])])
         if steps > 0 and cfg.low_band_sigma > 0:
             x = keep_low_band(x, ref, hole_px[:, None].float(), cfg.low_band_sigma)
         return x.to(image.device)

@@ -187,7 +187,8 @@ def test_early_stop_on_relative_tolerance(random_texture):
     assert 20 <= report.iterations < 60 and any("converged" in n for n in report.notes)
 
 
-def test_restricted_refresh_never_picks_a_less_similar_source(random_texture):
+@pytest.mark.parametrize("match_dims", [0, 32])
+def test_restricted_refresh_never_picks_a_less_similar_source(random_texture, match_dims):
     import dataclasses
 
     from nps_core.patches import gather_patches, normalise_rows
@@ -195,7 +196,7 @@ def test_restricted_refresh_never_picks_a_less_similar_source(random_texture):
     img = striped_image(128)
     mask = square_mask(128, 40, 40, 48)
     settings = dataclasses.replace(random_texture, precision="fp32", refresh_every=1, adaptive_refresh=False,
-                                   exhaustive_every=3)
+                                   exhaustive_every=3, match_dims=match_dims)
     lt = LevelTexture.build(settings, img, mask)
     y0, y1, x0, x1 = lt.box
     lt.loss(img)  # exhaustive
@@ -208,7 +209,10 @@ def test_restricted_refresh_never_picks_a_less_similar_source(random_texture):
         q = normalise_rows(gather_patches(feats[li][0], st.queries, 3))
         sim_new = (q * st.bank[st.matches]).sum(1)
         sim_old = (q * st.bank[old]).sum(1)
-        assert (sim_new >= sim_old - 1e-5).all()
+        if match_dims == 0:  # exact search: never worse, patch by patch
+            assert (sim_new >= sim_old - 1e-5).all()
+        else:  # on principal directions: the same up to near-ties, on average no worse
+            assert float(sim_new.mean()) >= float(sim_old.mean()) - 2e-3
     with pytest.raises(NPSInputError, match="exhaustive_every"):
         dataclasses.replace(random_texture, exhaustive_every=0)
 

@@ -462,3 +462,18 @@ def test_patch_descriptors_compare_like_unfolded_unit_patches_plus_colours():
                           torch.cdist(reference, reference, compute_mode=exact), atol=1e-5)
     projected = patch_descriptors(feat, image, stride, k, colour, dims=8)
     assert projected.shape == (120, 8 + 27)
+
+
+def test_pixel_vote_sharpness_applies_to_wide_holes_and_never_to_thin_ones(random_texture):
+    image = PATTERNS["diagonal-stripes-12"]()
+    wide = square_mask(128, 40, 40, 48)
+    thin = torch.zeros_like(wide)
+    thin[..., 60:66, 20:108] = 1.0  # a 6 px stroke: every pixel within 3 px of the border
+    for mask, should_change in ((wide, True), (thin, False)):
+        reference = blur_fill(image, mask)
+        outs = [Synthesiser(random_texture, SynthesisSettings(pixel_sharpness=s)).level(image, mask, reference,
+                                                                                        finest=True)
+                for s in (1.0, 8.0)]
+        assert torch.equal(outs[0], outs[1]) is not should_change
+    with pytest.raises(NPSInputError, match="pixel_sharpness"):
+        SynthesisSettings(pixel_sharpness=-1.0)
