@@ -107,7 +107,18 @@ class _Scorer:
         self.rows = desc.index_select(0, idx)                                 # [Q,D]
         self.query_half = self.half[idx]
 
-    def __call__(self, cells: torch.Tensor) -> torch.Tensor:
+    def __call__(self, cells: torch.Tensor, current: torch.Tensor | None = None,
+                 current_score: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores [Q] of cells [Q,2]; rows whose cell equals `current` [Q,2] reuse current_score [Q]."""
+        if current is not None:
+            changed = (cells != current).any(dim=1)
+            rows = changed.nonzero()[:, 0]
+            if rows.numel() < cells.shape[0] // 2:  # in a coherent field most candidates are the current source
+                out = current_score.clone()
+                idx = cells[rows, 0] * self.w + cells[rows, 1]
+                dot = torch.einsum("qd,qd->q", self.desc.index_select(0, idx), self.rows.index_select(0, rows))
+                out[rows] = dot - self.half[idx] - self.query_half[rows]
+                return out
         idx = cells[:, 0] * self.w + cells[:, 1]
         dot = torch.einsum("qd,qd->q", self.desc.index_select(0, idx), self.rows)
         return dot - self.half[idx] - self.query_half
@@ -203,7 +214,7 @@ def refine_field(desc, shape, queries, sources, valid, rounds=4, bonus=0.05, ran
         ok[:, 1:5] &= has
         ok[:, 0] = True
         cands = torch.where(ok[..., None], cands, sources[:, None])
-        sims = torch.stack([sim] + [score(cands[:, c]) for c in range(1, cands.shape[1])], dim=1)
+        sims = torch.stack([sim] + [score(cands[:, c], sources, sim) for c in range(1, cands.shape[1])], dim=1)
         cand_off = cands - queries[:, None]
         agree = ((cand_off[:, :, None] == offset[nb][:, None]).all(-1) & has[:, None]).float().sum(-1)
         best = (sims + bonus * agree / 4.0).argmax(dim=1)
