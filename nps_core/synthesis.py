@@ -131,14 +131,15 @@ class SynthesisSettings:
     also search all sources and keep, per query, whichever of that and the carried match fits
     better. query_noise: std of the Gaussian noise added to the hole (0..1 pixel scale) before
     each level's first match, never to the votes. pixel_steps / pixel_radius / pixel_rounds /
-    pixel_dims / pixel_weighted / pixel_sharpness (thin holes vote with 1): the pixel-patch stage (`nps_core.pixel_synthesis`) at levels from
-    pixel_from_level on (0 = the coarsest; pixel_steps 0 = off); neural_vote False: at those levels
+    pixel_dims / pixel_weighted / pixel_sharpness (thin holes vote with 1): the pixel-patch stage
+    (`nps_core.pixel_synthesis`) at levels from pixel_from_level on (0 = the coarsest;
+    pixel_steps 0 = off); neural_vote False: at those levels
     the neural field only starts the pixel stage (one match, no cell vote), as for every item whose
     hole is thin at that level (`hole_depth` <= thin_depth px; thin holes also get no query noise).
     match_border: each finer level starts from the coarser result made to meet its known pixels
     (`nps_core.border_match`). dims: neural patches compared by this many principal components
-    (`patch_descriptors`; 0 = full patches). seed: random search and noise. `SynthesisSettings.plain()` is the
-    paper's plain optimisation.
+    (`patch_descriptors`; 0 = full patches). seed: random search and noise.
+    `SynthesisSettings.plain()` is the paper's plain optimisation.
     """
 
     steps: int = defaults.SYNTHESIS_STEPS
