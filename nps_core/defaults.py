@@ -58,10 +58,6 @@ QUERY_NOISE = 0.3
 # A hole whose pixels all lie within this many px of a known pixel (at a level) is thin, e.g. a brush
 # stroke: there the match gets no noise, and pixel patches alone rebuild it (no neural cell vote).
 THIN_HOLE_DEPTH = 16
-# The synthesis step can compare neural patches by their projection on this many principal directions
-# (nps_core.match_field.patch_descriptors; 0 = full patches). Off: at 64 dims the 512 px level's
-# synthesis took 27% less time but the final texture loss rose 9% (bench/README.md).
-SYNTHESIS_DIMS = 0
 SYNTHESIS_LAYER = 0        # texture layer that matches and votes (0 = the finest, stride 4 for efficientnet_lite0)
 BACKBONE = "efficientnet_lite0"  # ships with real ImageNet weights; the paper's "vgg19" needs a file
 THRESHOLD = 0.5       # soft masks: values >= threshold are hole

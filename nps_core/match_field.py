@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .patches import feature_mask, patch_centres, projection_basis, subsample
+from .patches import feature_mask, patch_centres, subsample
 
 _NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
 
@@ -49,17 +49,14 @@ class MatchField:
 
 
 def patch_descriptors(feat: torch.Tensor, image: torch.Tensor, stride: int, k: int,
-                      colour_weight: float, dims: int = 0) -> torch.Tensor:
+                      colour_weight: float) -> torch.Tensor:
     """Descriptors of every cell's k x k patch: [h*w, C*k*k + 3*k*k] float32, row = y*w + x.
 
     feat [C,h,w]; image [3,H,W] 0..1 (H, W >= h*stride, w*stride). A row is the unit-norm neural
     patch followed by colour_weight x the patch's cell colours (s x s block means), so that
     -|a - b|^2 / 2 = cross-correlation - 1 - colour_weight^2 |colour difference|^2 / 2: neural
     patches pick the structure, the colours stop flat sky matching a flat blur of another colour.
-    Patches are zero-padded at the border. dims > 0: the neural part is projected on its first
-    `dims` principal directions (`patches.projection_basis`), rows [h*w, dims + 3*k*k]: distances
-    change little (the part left out holds a few % of the energy) and every comparison is
-    (C*k*k) / dims times cheaper.
+    Patches are zero-padded at the border.
     """
     r = k // 2
     c, h, w = feat.shape
@@ -80,9 +77,6 @@ def patch_descriptors(feat: torch.Tensor, image: torch.Tensor, stride: int, k: i
     out = out.view(h * w, dn + colour_dims)
     neural = out[:, :dn]
     neural /= torch.linalg.vector_norm(neural, dim=1, keepdim=True).clamp_min(1e-8)
-    basis = projection_basis(neural, dims)
-    if basis is not None:
-        out = torch.cat([neural @ basis, out[:, dn:]], dim=1)
     return out
 
 

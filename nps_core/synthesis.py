@@ -137,8 +137,7 @@ class SynthesisSettings:
     the neural field only starts the pixel stage (one match, no cell vote), as for every item whose
     hole is thin at that level (`hole_depth` <= thin_depth px; thin holes also get no query noise).
     match_border: each finer level starts from the coarser result made to meet its known pixels
-    (`nps_core.border_match`). dims: neural patches compared by this many principal components
-    (`patch_descriptors`; 0 = full patches). seed: random search and noise.
+    (`nps_core.border_match`). seed: random search and noise.
     `SynthesisSettings.plain()` is the paper's plain optimisation.
     """
 
@@ -164,13 +163,11 @@ class SynthesisSettings:
     thin_depth: int = defaults.THIN_HOLE_DEPTH
     match_border: bool = defaults.MATCH_BORDER
     query_noise: float = defaults.QUERY_NOISE
-    dims: int = defaults.SYNTHESIS_DIMS
     seed: int = 0
 
     def __post_init__(self):
         for name in ("steps", "first_steps", "rounds", "random_candidates", "layer", "pixel_search",
-                     "pixel_steps", "pixel_radius", "pixel_rounds", "pixel_dims", "pixel_from_level", "thin_depth",
-                     "dims"):
+                     "pixel_steps", "pixel_radius", "pixel_rounds", "pixel_dims", "pixel_from_level", "thin_depth"):
             value = getattr(self, name)
             try:
                 ok = operator.index(value) >= 0
@@ -232,7 +229,7 @@ class Synthesiser:
         if queries.shape[0] == 0 or source.shape[0] == 0:
             return None
         stride = t.extractor.strides[cfg.layer]
-        desc = patch_descriptors(feat, image, stride, k, cfg.colour_weight, cfg.dims)
+        desc = patch_descriptors(feat, image, stride, k, cfg.colour_weight)
         if previous is not None and previous.shape != shape:
             sources, ok = upsample_field(previous, queries, shape, valid)
             if cfg.rematch:  # a fresh exhaustive match where it fits this level better than the carried one

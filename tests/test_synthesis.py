@@ -460,8 +460,6 @@ def test_patch_descriptors_compare_like_unfolded_unit_patches_plus_colours():
     exact = "donot_use_mm_for_euclid_dist"
     assert torch.allclose(torch.cdist(desc, desc, compute_mode=exact),
                           torch.cdist(reference, reference, compute_mode=exact), atol=1e-5)
-    projected = patch_descriptors(feat, image, stride, k, colour, dims=8)
-    assert projected.shape == (120, 8 + 27)
 
 
 def test_pixel_vote_sharpness_applies_to_wide_holes_and_never_to_thin_ones(random_texture):
