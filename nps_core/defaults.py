@@ -48,6 +48,10 @@ PIXEL_PATCH_ROUNDS = 2     # PatchMatch rounds per EM step
 # (bench/QUALITY.md): 1 / 3 / 4 / 8 -> centre sharpness 0.57 / 0.61 / 0.63 / 0.76 at 19.84 / 19.80 /
 # 19.76 / 19.48 dB; thin strokes lost 1.3 dB at 3, so they keep 1.
 PIXEL_VOTE_SHARPNESS = 4.0
+# The same when refining a user's rough fill (inpaint(content=...)): its band is held, and the softer
+# vote (each copy's detail averaged with its neighbours') scored 34.23 vs 33.43 dB at sharpness 4 on
+# the held-out photos' 4x down-scaled truth (bench/QUALITY.md).
+REFINE_VOTE_SHARPNESS = 1.0
 PIXEL_PATCH_DIMS = 24      # patches compared by their first principal components (0 = all 3(2r+1)^2 values)
 # Each finer level starts from the up-sampled coarser result plus the membrane interpolation of its
 # mismatch with this level's known pixels (nps_core.border_match): no seam, thin holes interpolated here.

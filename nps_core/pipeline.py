@@ -15,10 +15,10 @@ from .border_match import match_border
 from .errors import NPSInputError, NPSOptionError, NPSOutOfMemoryError
 from .holes import group_windows, hole_boxes
 from .inputs import hole_mask, image_source, pair_batch, unit_float
-from .optimize import optimize_scale
+from .optimize import ScaleReport, optimize_scale
 from .options import check_inpaint_options
 from .pyramid import downsample_mask, level_sizes, resize_image
-from .rough_fill import crop_for_window, prepare_rough_fill, start_level
+from .rough_fill import FillBand, crop_for_window, prepare_rough_fill, start_level
 from .synthesis import Synthesiser, SynthesisSettings
 from .window import ContextWindow, crop_box, paste_window, plan_boxes
 
@@ -181,16 +181,21 @@ def fill_window(
     of the reference, which is also the content target; then optimize_scale.
     content: optional rough fill of the windows [B or 1,3,h,w] float 0..1 (any resolution; see
     nps_core.rough_fill): the pyramid then starts at the level closest to its resolution, whose
-    hole is the fill resized to it, and `content_net` is not used (may be None). Reports cover the
-    levels that ran.
+    hole is the fill resized to it, and `content_net` is not used (may be None). A level no finer
+    than the fill (capped at half the window) is the fill itself (a report with 0 iterations);
+    every finer level matches on the fill's band (`FillBand.guide`) and holds it after synthesis
+    and after L-BFGS (`FillBand.hold`). Reports cover the levels that ran.
     """
     sizes = level_sizes(win_image.shape[-1])
-    first = 0
+    first, band = 0, None
     if content is not None:
         content = prepare_rough_fill(content, win_image.shape[0])
         first = start_level(sizes, tuple(content.shape[-2:]))
+        band = FillBand(content.to(win_image.device), win_mask, max_side=max(1, sizes[-1] // 2))
     synthesis = SynthesisSettings() if synthesis is None else synthesis
-    synthesiser = Synthesiser(texture, synthesis) if synthesis.enabled and texture is not None else None
+    synthesiser = None
+    if synthesis.enabled and texture is not None:
+        synthesiser = Synthesiser(texture, synthesis, refine=content is not None)
     reports, current = [], None
     run = sizes[first:]
     for level, size in enumerate(run):
@@ -199,6 +204,10 @@ def fill_window(
         if level == 0 and content is not None:
             fill = resize_image(content.to(image_l.device, image_l.dtype), size)
             init = torch.where(mask_l > 0.5, fill, image_l)  # only the fill's hole pixels are used
+            if band is not None and band.knows(size):
+                current = init  # the fill knows this level: nothing to optimise here
+                reports.append(ScaleReport(size=tuple(init.shape[-2:])))
+                continue
         elif level == 0:
             init = content_fill(content_net, image_l, mask_l)
         else:
@@ -209,12 +218,17 @@ def fill_window(
             synth_seconds = 0.0
             if synthesiser is not None:
                 started = time.perf_counter()
-                init = synthesiser.level(image_l, mask_l, init, finest=level == len(run) - 1)
+                guide = band.guide(image_l, mask_l, init) if band is not None else None
+                init = synthesiser.level(image_l, mask_l, init, finest=level == len(run) - 1, guide=guide)
                 synth_seconds = time.perf_counter() - started
+            if band is not None:
+                init = band.hold(init, mask_l)
             current, report = optimize_scale(
                 image_l, mask_l, init, texture, alpha=alpha, beta=beta, iterations=iterations,
                 callback=callback, level=level, levels=len(run), content_sigma=content_sigma,
             )
+            if band is not None:
+                current = band.hold(current, mask_l)
             report.seconds += synth_seconds
             report.synthesis_seconds = synth_seconds
         except (RuntimeError, MemoryError) as exc:

@@ -5,8 +5,10 @@ The fill is given in the image's frame at any resolution ([B or 1,3,h,w] for an 
 it is stretched to the image's size, so a fill of another aspect ratio is stretched too). For each
 context window its part is cut out at the fill's own pixel density (`crop_for_window`); the pyramid
 then starts at the level whose side is closest to that density (`start_level`), where the fill's
-hole pixels are the level's starting point and content target, and the finer levels run as usual.
-Only the fill's pixels under the hole (as the start level sees it) are used.
+hole pixels are the level's starting point and content target. The fill is trusted for what it
+knows (`FillBand`): every finer level matches source patches seen at the fill's resolution, and
+its result is held to down-sample to the fill, so only detail above the fill's resolution is
+synthesised. Only the fill's pixels under the hole are used.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch.nn.functional as F
 
 from .errors import NPSInputError
 from .inputs import as_bchw_image
+from .pyramid import resize_image
 from .window import ContextWindow, crop_box
 
 
@@ -91,3 +94,63 @@ def start_level(sizes: list, fill_hw: tuple) -> int:
     side = max(1, min(int(fill_hw[0]), int(fill_hw[1])))
     gaps = [abs(math.log2(size / side)) for size in sizes]
     return min(range(len(sizes)), key=lambda i: (round(gaps[i], 9), i))
+
+
+class FillBand:
+    """The band of a rough fill that the refine path holds at every level above the fill's own.
+
+    fill: the window's rough fill [B,3,h,w] 0..1 at its own density (`crop_for_window`);
+    window_mask: [B,1,S,S] (1 = hole); max_side: the band's resolution cap in px (a fill finer than
+    that, e.g. a full-resolution LaMa output, is held only up to it so detail above can be
+    synthesised). The held fill is `fill` shrunk (antialiased) to at most max_side; `side` is its
+    shorter side. `hold(x)` makes x's hole agree with it: x down-sampled to the fill's size equals the
+    fill on every fill pixel wholly inside the hole (back-projection: the down-sampled residual is
+    up-sampled and added with step 1.5, `rounds` times; 10 rounds leave 4% of a random fill's
+    residual, far less of a smooth one's), so the refined fill keeps what the rough fill knows and
+    only the detail above its resolution comes from the texture stage.
+    """
+
+    def __init__(self, fill: torch.Tensor, window_mask: torch.Tensor, max_side: int, rounds: int = 10):
+        h, w = int(fill.shape[-2]), int(fill.shape[-1])
+        scale = min(1.0, max_side / max(1, min(h, w)))
+        if scale < 1.0:
+            hw = (max(1, round(h * scale)), max(1, round(w * scale)))
+            fill = F.interpolate(fill, size=hw, mode="bilinear", align_corners=False, antialias=True)
+        self.fill = fill.float()
+        self.side = int(min(self.fill.shape[-2:]))
+        self.rounds = rounds
+        hole = (window_mask > 0.5).float()
+        # share of each fill pixel's footprint that is hole; only whole-hole pixels are held
+        share = F.adaptive_avg_pool2d(hole, tuple(self.fill.shape[-2:])) if hole.shape[-1] >= self.fill.shape[-1] \
+            else F.interpolate(hole, size=tuple(self.fill.shape[-2:]), mode="nearest")
+        self.inside = (share > 0.999).float()
+
+    def knows(self, size: int) -> bool:
+        """True when a level of side `size` px is no finer than the held fill: nothing to synthesise."""
+        return size <= self.side
+
+    def guide(self, image: torch.Tensor, mask: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+        """What matching should see at a level: image [B,3,s,s] 0..1 (known pixels used), mask
+        [B,1,s,s] (1 = hole), reference [B,3,s,s] (the level's start, holding the fill's band) ->
+        [B,3,s,s]: the known pixels blurred to the fill's resolution (down-sampled hole-agnostically,
+        then up), the hole = the reference blurred the same way, so hole and source patches are
+        compared at the detail the fill actually has."""
+        hw = tuple(self.fill.shape[-2:])
+        size = tuple(image.shape[-2:])
+        known = resize_image(resize_image(image, hw, mask=mask), size)
+        hole = resize_image(resize_image(reference, hw), size)
+        return torch.where(mask.to(image.device) > 0.5, hole, known)
+
+    def hold(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """x [B,3,s,s] 0..1, mask [B,1,s,s] (1 = hole) -> x with the fill's band in the hole
+        (same device and dtype, clamped to 0..1; known pixels unchanged)."""
+        fill = self.fill.to(x.device, x.dtype)
+        inside = self.inside.to(x.device, x.dtype)
+        hole = mask.to(x.device) > 0.5
+        hw = tuple(fill.shape[-2:])
+        for _ in range(self.rounds):
+            down = F.interpolate(x, size=hw, mode="bilinear", align_corners=False, antialias=True)
+            residual = (fill - down) * inside
+            up = F.interpolate(residual, size=tuple(x.shape[-2:]), mode="bilinear", align_corners=False)
+            x = torch.where(hole, x + 1.5 * up, x)
+        return x.clamp(0.0, 1.0)

@@ -131,7 +131,8 @@ class SynthesisSettings:
     also search all sources and keep, per query, whichever of that and the carried match fits
     better. query_noise: std of the Gaussian noise added to the hole (0..1 pixel scale) before
     each level's first match, never to the votes. pixel_steps / pixel_radius / pixel_rounds /
-    pixel_dims / pixel_weighted / pixel_sharpness (thin holes vote with 1): the pixel-patch stage
+    pixel_dims / pixel_weighted / pixel_sharpness (refine_sharpness when refining a rough fill;
+    thin holes vote with 1): the pixel-patch stage
     (`nps_core.pixel_synthesis`) at levels from pixel_from_level on (0 = the coarsest;
     pixel_steps 0 = off); neural_vote False: at those levels
     the neural field only starts the pixel stage (one match, no cell vote), as for every item whose
@@ -159,6 +160,7 @@ class SynthesisSettings:
     pixel_from_level: int = 1
     pixel_weighted: bool = True
     pixel_sharpness: float = defaults.PIXEL_VOTE_SHARPNESS
+    refine_sharpness: float = defaults.REFINE_VOTE_SHARPNESS
     neural_vote: bool = True
     thin_depth: int = defaults.THIN_HOLE_DEPTH
     match_border: bool = defaults.MATCH_BORDER
@@ -175,7 +177,8 @@ class SynthesisSettings:
                 ok = False
             if not ok:
                 raise NPSInputError(f"synthesis {name} must be an integer >= 0, got {value!r}.")
-        for name in ("bonus", "colour_weight", "low_band_sigma", "vote_falloff", "query_noise", "pixel_sharpness"):
+        for name in ("bonus", "colour_weight", "low_band_sigma", "vote_falloff", "query_noise", "pixel_sharpness",
+                     "refine_sharpness"):
             try:
                 value = float(getattr(self, name))
             except (TypeError, ValueError):
@@ -196,8 +199,10 @@ class SynthesisSettings:
     def describe(self) -> str:
         if not self.enabled:
             return "synthesis off (plain optimisation)" + ("" if not self.match_border else ", levels meet the border")
-        pixel = (f", pixel patches {2 * self.pixel_radius + 1}x{2 * self.pixel_radius + 1} x {self.pixel_steps} steps"
-                 f" (vote sharpness {self.pixel_sharpness:g})" if self.pixel_steps else "")
+        side = 2 * self.pixel_radius + 1
+        pixel = "" if not self.pixel_steps else (
+            f", pixel patches {side}x{side} x {self.pixel_steps} steps (vote sharpness "
+            f"{self.pixel_sharpness:g}, {self.refine_sharpness:g} refining a rough fill)")
         return (f"synthesis: {self.first_steps}/{self.steps} EM steps (coarsest/others), {self.rounds} coherence "
                 f"rounds, bonus {self.bonus:g}, colour {self.colour_weight:g}, query noise {self.query_noise:g}, "
                 f"low band sigma {self.low_band_sigma:g} px{pixel}")
@@ -210,9 +215,11 @@ class Synthesiser:
     Call `level` once per pyramid level, coarse to fine.
     """
 
-    def __init__(self, texture, settings: SynthesisSettings | None = None):
+    def __init__(self, texture, settings: SynthesisSettings | None = None, refine: bool = False):
         self.texture = texture
         self.settings = settings if settings is not None else SynthesisSettings()
+        # refine: the window's content is a user's rough fill (inpaint(content=...))
+        self.sharpness = self.settings.refine_sharpness if refine else self.settings.pixel_sharpness
         layers = len(texture.extractor.layers)
         if self.settings.layer >= layers:
             raise NPSInputError(f"synthesis layer {self.settings.layer} does not exist: the texture backbone "
@@ -257,12 +264,12 @@ class Synthesiser:
         offsets = field_from_cells(queries, field.queries, field.pixel_shift(), field.stride, tuple(hole_px.shape))
         out, _ = synthesise_pixels(x, hole_px, offsets, cfg.pixel_radius, cfg.pixel_steps, cfg.pixel_rounds,
                                    self.generator, cfg.pixel_dims, cfg.pixel_weighted,
-                                   1.0 if thin else cfg.pixel_sharpness)
+                                   1.0 if thin else self.sharpness)
         return out
 
     @torch.no_grad()
     def level(self, image: torch.Tensor, mask: torch.Tensor, reference: torch.Tensor,
-              finest: bool = False) -> torch.Tensor:
+              finest: bool = False, guide: torch.Tensor | None = None) -> torch.Tensor:
         """Synthesise one level.
 
         image [B,3,H,W] 0..1 (its known pixels are used), mask [B,1,H,W] (1 = hole), reference
@@ -287,14 +294,17 @@ class Synthesiser:
         noisy = torch.tensor([not t_ for t_ in thin], device=x.device)[:, None, None, None]
         for step in range(steps):
             probe = x
-            if step == 0 and cfg.query_noise > 0:  # break the pull of blurred queries towards blurred sources
+            if step == 0 and guide is not None:  # match what the rough fill knows: sources seen at its resolution
+                probe = guide.to(x.device, x.dtype)
+            elif step == 0 and cfg.query_noise > 0:  # break the pull of blurred queries towards blurred sources
                 noise = torch.randn(x.shape, generator=self.generator, device=x.device) * cfg.query_noise
                 probe = torch.where(hole_px[:, None] & noisy, (x + noise).clamp(0, 1), x)
             feat = t.features(probe)[cfg.layer]
             fields, out = [], []
             for b in range(x.shape[0]):
                 previous = self.fields[b] if self.fields is not None else None
-                field = self._field(feat[b], x[b], hole_px[b], previous)
+                field = self._field(feat[b], probe[b] if guide is not None and step == 0 else x[b], hole_px[b],
+                                    previous)
                 fields.append(field)
                 if field is None or not cell_vote[b]:
                     out.append(x[b])

@@ -475,3 +475,20 @@ def test_pixel_vote_sharpness_applies_to_wide_holes_and_never_to_thin_ones(rando
         assert torch.equal(outs[0], outs[1]) is not should_change
     with pytest.raises(NPSInputError, match="pixel_sharpness"):
         SynthesisSettings(pixel_sharpness=-1.0)
+
+
+def test_refining_a_rough_fill_votes_with_refine_sharpness(random_texture):
+    image = PATTERNS["diagonal-stripes-12"]()
+    mask = square_mask(128, 40, 40, 48)
+    reference = blur_fill(image, mask)
+
+    def run(refine, **settings):
+        synth = Synthesiser(random_texture, SynthesisSettings(**settings), refine=refine)
+        return synth.level(image, mask, reference, finest=True)
+
+    # refining: pixel_sharpness is not used, refine_sharpness is; inpainting: the other way round
+    assert torch.equal(run(True, pixel_sharpness=8.0), run(True, pixel_sharpness=1.0))
+    assert not torch.equal(run(True, refine_sharpness=8.0), run(True, refine_sharpness=1.0))
+    assert torch.equal(run(False, refine_sharpness=8.0), run(False, refine_sharpness=1.0))
+    with pytest.raises(NPSInputError, match="refine_sharpness"):
+        SynthesisSettings(refine_sharpness=float("nan"))
