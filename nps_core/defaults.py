@@ -35,6 +35,7 @@ COHERENCE_ROUNDS = 4       # PatchMatch propagation/random-search rounds per EM 
 COHERENCE_BONUS = 0.05     # score bonus for an offset shared by all 4 neighbours (similarity is 0..1-ish)
 COLOUR_WEIGHT = 1.0        # weight of cell colours next to the unit-norm neural patch in the match descriptor
 LOW_BAND_SIGMA = 2.0       # px at each level: the fill's Gaussian low band comes from the coarser level
+FIRST_LOW_BAND_SIGMA = 2.0  # px, the same at the first level, whose reference is the content fill
 CONTENT_SIGMA = 0.0        # px: the L-BFGS content term compares only this Gaussian low band with its target (0 = all)
 PIXEL_SEARCH = 0           # px: votes copy from the best single-pixel shift within +-this of the matched cell (off)
 VOTE_FALLOFF = 0.0         # cells: votes weighted by a Gaussian of the distance from the patch centre (0 = equal)
@@ -49,8 +50,8 @@ PIXEL_PATCH_ROUNDS = 2     # PatchMatch rounds per EM step
 # 19.76 / 19.48 dB; thin strokes lost 1.3 dB at 3, so they keep 1.
 PIXEL_VOTE_SHARPNESS = 4.0
 # The same when refining a user's rough fill (inpaint(content=...)): its band is held, and the softer
-# vote (each copy's detail averaged with its neighbours') scored 34.23 vs 33.43 dB at sharpness 4 on
-# the held-out photos' 4x down-scaled truth (bench/QUALITY.md).
+# vote (each copy's detail averaged with its neighbours') scored 34.32 dB / sharpness 0.94 vs 33.27 /
+# 1.00 at 4 on the held-out photos' 4x down-scaled truth (up-scaled: 33.12 / 0.47; bench/QUALITY.md).
 REFINE_VOTE_SHARPNESS = 1.0
 PIXEL_PATCH_DIMS = 24      # patches compared by their first principal components (0 = all 3(2r+1)^2 values)
 # Each finer level starts from the up-sampled coarser result plus the membrane interpolation of its
