@@ -35,7 +35,6 @@ COHERENCE_ROUNDS = 4       # PatchMatch propagation/random-search rounds per EM 
 COHERENCE_BONUS = 0.05     # score bonus for an offset shared by all 4 neighbours (similarity is 0..1-ish)
 COLOUR_WEIGHT = 1.0        # weight of cell colours next to the unit-norm neural patch in the match descriptor
 LOW_BAND_SIGMA = 2.0       # px at each level: the fill's Gaussian low band comes from the coarser level
-FIRST_LOW_BAND_SIGMA = None  # px, the same at the first level, whose reference is the content fill (None = same)
 CONTENT_SIGMA = 0.0        # px: the L-BFGS content term compares only this Gaussian low band with its target (0 = all)
 PIXEL_SEARCH = 0           # px: votes copy from the best single-pixel shift within +-this of the matched cell (off)
 VOTE_FALLOFF = 0.0         # cells: votes weighted by a Gaussian of the distance from the patch centre (0 = equal)

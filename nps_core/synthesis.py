@@ -126,9 +126,7 @@ class SynthesisSettings:
     steps / first_steps: EM steps per level / at the coarsest level (both 0 = off: the paper's
     plain optimisation from the up-sampled coarser result). rounds, bonus, random_candidates:
     `refine_field`. colour_weight: `patch_descriptors`. low_band_sigma: px, `keep_low_band` (0 =
-    keep the voted image as it is); first_low_band_sigma: the same at the first synthesised level,
-    whose reference is the content fill (None = low_band_sigma). layer: index of the texture layer
-    that matches and votes.
+    keep the voted image as it is). layer: index of the texture layer that matches and votes.
     pixel_search: px, `refine_shifts`. vote_falloff: cells, `vote_pixels`. rematch: at finer levels
     also search all sources and keep, per query, whichever of that and the carried match fits
     better. query_noise: std of the Gaussian noise added to the hole (0..1 pixel scale) before
@@ -150,7 +148,6 @@ class SynthesisSettings:
     bonus: float = defaults.COHERENCE_BONUS
     colour_weight: float = defaults.COLOUR_WEIGHT
     low_band_sigma: float = defaults.LOW_BAND_SIGMA
-    first_low_band_sigma: float | None = defaults.FIRST_LOW_BAND_SIGMA
     layer: int = defaults.SYNTHESIS_LAYER
     random_candidates: int = 2
     pixel_search: int = defaults.PIXEL_SEARCH
@@ -180,9 +177,8 @@ class SynthesisSettings:
                 ok = False
             if not ok:
                 raise NPSInputError(f"synthesis {name} must be an integer >= 0, got {value!r}.")
-        names = ("bonus", "colour_weight", "low_band_sigma", "vote_falloff", "query_noise", "pixel_sharpness",
-                 "refine_sharpness") + (() if self.first_low_band_sigma is None else ("first_low_band_sigma",))
-        for name in names:
+        for name in ("bonus", "colour_weight", "low_band_sigma", "vote_falloff", "query_noise", "pixel_sharpness",
+                     "refine_sharpness"):
             try:
                 value = float(getattr(self, name))
             except (TypeError, ValueError):
@@ -204,13 +200,12 @@ class SynthesisSettings:
         if not self.enabled:
             return "synthesis off (plain optimisation)" + ("" if not self.match_border else ", levels meet the border")
         side = 2 * self.pixel_radius + 1
-        first = "" if self.first_low_band_sigma is None else f" ({self.first_low_band_sigma:g} at the first level)"
         pixel = "" if not self.pixel_steps else (
             f", pixel patches {side}x{side} x {self.pixel_steps} steps (vote sharpness "
             f"{self.pixel_sharpness:g}, {self.refine_sharpness:g} refining a rough fill)")
         return (f"synthesis: {self.first_steps}/{self.steps} EM steps (coarsest/others), {self.rounds} coherence "
                 f"rounds, bonus {self.bonus:g}, colour {self.colour_weight:g}, query noise {self.query_noise:g}, "
-                f"low band sigma {self.low_band_sigma:g} px{first}{pixel}")
+                f"low band sigma {self.low_band_sigma:g} px{pixel}")
 
 
 class Synthesiser:
@@ -319,11 +314,8 @@ class Synthesiser:
             x = torch.stack(out)
         if steps > 0 and pixel_level:
             x = torch.stack([self._pixel_level(x[b], hole_px[b], self.fields[b], thin[b]) for b in range(x.shape[0])])
-        sigma = cfg.low_band_sigma
-        if level_index == 0 and cfg.first_low_band_sigma is not None:
-            sigma = cfg.first_low_band_sigma
-        if steps > 0 and sigma > 0:
-            x = keep_low_band(x, ref, hole_px[:, None].float(), sigma)
+        if steps > 0 and cfg.low_band_sigma > 0:
+            x = keep_low_band(x, ref, hole_px[:, None].float(), cfg.low_band_sigma)
         return x.to(image.device)
 
 
