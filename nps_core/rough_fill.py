@@ -18,7 +18,9 @@ import math
 import torch
 import torch.nn.functional as F
 
+from . import defaults
 from .errors import NPSInputError
+from .filters import gaussian_blur
 from .inputs import as_bchw_image
 from .pyramid import resize_image
 from .window import ContextWindow, crop_box
@@ -103,14 +105,16 @@ class FillBand:
     window_mask: [B,1,S,S] (1 = hole); max_side: the band's resolution cap in px (a fill finer than
     that, e.g. a full-resolution LaMa output, is held only up to it so detail above can be
     synthesised). The held fill is `fill` shrunk (antialiased) to at most max_side; `side` is its
-    shorter side. `hold(x)` makes x's hole agree with it: x down-sampled to the fill's size equals the
-    fill on every fill pixel wholly inside the hole (back-projection: the down-sampled residual is
-    up-sampled and added with step 1.5, `rounds` times; 10 rounds leave 4% of a random fill's
-    residual, far less of a smooth one's), so the refined fill keeps what the rough fill knows and
-    only the detail above its resolution comes from the texture stage.
+    shorter side. `hold(x)` makes x's hole agree with it: x down-sampled to the fill's size matches
+    the fill, compared through a Gaussian blur of `sigma` fill pixels, on every fill pixel wholly
+    inside the hole (back-projection: the blurred down-sampled residual is up-sampled and added,
+    `rounds` times). So the refined fill keeps what the rough fill knows, except its top octave
+    (pixel-level colour noise that would show as blotches), and the detail above comes from the
+    texture stage. sigma 0 = exact consistency with the fill.
     """
 
-    def __init__(self, fill: torch.Tensor, window_mask: torch.Tensor, max_side: int, rounds: int = 10):
+    def __init__(self, fill: torch.Tensor, window_mask: torch.Tensor, max_side: int, rounds: int = 10,
+                 sigma: float = defaults.REFINE_HOLD_SIGMA):
         h, w = int(fill.shape[-2]), int(fill.shape[-1])
         scale = min(1.0, max_side / max(1, min(h, w)))
         if scale < 1.0:
@@ -118,11 +122,11 @@ class FillBand:
             fill = F.interpolate(fill, size=hw, mode="bilinear", align_corners=False, antialias=True)
         self.fill = fill.float()
         self.side = int(min(self.fill.shape[-2:]))
-        self.rounds = rounds
+        self.rounds, self.sigma = rounds, sigma
         hole = (window_mask > 0.5).float()
         # share of each fill pixel's footprint that is hole; only whole-hole pixels are held
-        share = F.adaptive_avg_pool2d(hole, tuple(self.fill.shape[-2:])) if hole.shape[-1] >= self.fill.shape[-1] \
-            else F.interpolate(hole, size=tuple(self.fill.shape[-2:]), mode="nearest")
+        hw = tuple(self.fill.shape[-2:])
+        share = F.adaptive_avg_pool2d(hole, hw) if hole.shape[-1] >= hw[1] else F.interpolate(hole, size=hw)
         self.inside = (share > 0.999).float()
 
     def knows(self, size: int) -> bool:
@@ -150,7 +154,7 @@ class FillBand:
         hw = tuple(fill.shape[-2:])
         for _ in range(self.rounds):
             down = F.interpolate(x, size=hw, mode="bilinear", align_corners=False, antialias=True)
-            residual = (fill - down) * inside
+            residual = gaussian_blur(fill - down, self.sigma) * inside
             up = F.interpolate(residual, size=tuple(x.shape[-2:]), mode="bilinear", align_corners=False)
-            x = torch.where(hole, x + 1.5 * up, x)
+            x = torch.where(hole, x + up, x)
         return x.clamp(0.0, 1.0)
