@@ -60,7 +60,8 @@ class ScaleReport:
     def describe(self) -> str:
         terms = ", ".join(f"{k} {v:.5g}" for k, v in self.losses.items())
         synth = f" (synthesis {self.synthesis_seconds:.1f} s)" if self.synthesis_seconds else ""
-        return f"{self.size[0]}x{self.size[1]}: {self.iterations} it, {self.seconds:.1f} s{synth}, {terms}"
+        terms = f", {terms}" if terms else ""
+        return f"{self.size[0]}x{self.size[1]}: {self.iterations} it, {self.seconds:.1f} s{synth}{terms}"
 
 
 def _check_level_inputs(image, mask, init):

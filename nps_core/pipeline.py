@@ -206,7 +206,8 @@ def fill_window(
             init = torch.where(mask_l > 0.5, fill, image_l)  # only the fill's hole pixels are used
             if band is not None and band.knows(size):
                 current = init  # the fill knows this level: nothing to optimise here
-                reports.append(ScaleReport(size=tuple(init.shape[-2:])))
+                reports.append(ScaleReport(size=tuple(init.shape[-2:]), notes=[
+                    f"{size}x{size} px: the rough fill itself (no finer than the fill, nothing to optimise)"]))
                 continue
         elif level == 0:
             init = content_fill(content_net, image_l, mask_l)
