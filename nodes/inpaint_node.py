@@ -90,8 +90,9 @@ class NPSInpaint(io.ComfyNode):
                     "content", optional=True,
                     tooltip="Optional rough fill of the same picture from any inpainter (LaMa, MAT, a diffusion "
                     "inpaint, a painted guide), at any resolution: it replaces the content network, the pyramid "
-                    "starts at the level closest to its resolution and adds real texture up to full size. Only "
-                    "its pixels under the hole are used. Unconnected = the content network.",
+                    "starts at the level closest to its resolution and adds real texture up to full size, keeping "
+                    "what the fill shows at its own resolution (the result, scaled down, still looks like the "
+                    "fill). Only its pixels under the hole are used. Unconnected = the content network.",
                 ),
             ],
             outputs=[io.Image.Output(display_name="image",
