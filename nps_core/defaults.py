@@ -48,16 +48,17 @@ PIXEL_PATCH_ROUNDS = 2     # PatchMatch rounds per EM step
 # (bench/QUALITY.md): 1 / 3 / 4 / 8 -> centre sharpness 0.57 / 0.61 / 0.63 / 0.76 at 19.84 / 19.80 /
 # 19.76 / 19.48 dB; thin strokes lost 1.3 dB at 3, so they keep 1.
 PIXEL_VOTE_SHARPNESS = 4.0
-# The same when refining a user's rough fill (inpaint(content=...)): its band is held, and the softer
-# vote (each copy's detail averaged with its neighbours') scored 34.32 dB / sharpness 0.94 vs 33.27 /
-# 1.00 at 4 on the held-out photos' 4x down-scaled truth (up-scaled: 33.12 / 0.47; bench/QUALITY.md).
+PIXEL_PATCH_DIMS = 24      # patches compared by their first principal components (0 = all 3(2r+1)^2 values)
+# The pixel vote's sharpness when refining a user's rough fill (inpaint(content=...)): its band is
+# held, and the softer vote (each copy's detail averaged with its neighbours') scored 34.32 dB /
+# sharpness 0.94 vs 33.27 / 1.00 at 4 on the held-out photos' 4x down-scaled truth (exact hold;
+# up-scaled: 33.12 / 0.47; bench/QUALITY.md).
 REFINE_VOTE_SHARPNESS = 1.0
 # Refining: each finer level is back-projected onto the rough fill, comparing their Gaussian-blurred
 # (this sigma, in fill pixels) difference, so the fill's top octave (its pixel-level colour noise)
 # is not stamped on as blotches. Held-out, 4x down-scaled truth, 33.12 dB up-scaled: sigma 0 / 0.75 /
 # 1.0 -> 34.32 / 33.71 / 32.70 dB; 0 and 0.5 showed colour blotches on a synthesised fill.
 REFINE_HOLD_SIGMA = 0.75
-PIXEL_PATCH_DIMS = 24      # patches compared by their first principal components (0 = all 3(2r+1)^2 values)
 # Each finer level starts from the up-sampled coarser result plus the membrane interpolation of its
 # mismatch with this level's known pixels (nps_core.border_match): no seam, thin holes interpolated here.
 MATCH_BORDER = True

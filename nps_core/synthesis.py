@@ -274,9 +274,11 @@ class Synthesiser:
 
         image [B,3,H,W] 0..1 (its known pixels are used), mask [B,1,H,W] (1 = hole), reference
         [B,3,H,W]: the content fill (coarsest level) or the up-sampled coarser result; finest: this
-        is the window's last level (the pixel stage runs there even if it is also the first). Returns
-        [B,3,H,W] float32 on image's device: known pixels from image; hole = voted copy whose low
-        band (low_band_sigma) is the reference's. Returns the reference's hole when disabled.
+        is the window's last level (the pixel stage runs there even if it is also the first); guide:
+        optional [B,3,H,W] 0..1 that the first match sees instead of the noisy probe (refining a
+        rough fill: `nps_core.rough_fill.FillBand.guide`). Returns [B,3,H,W] float32 on image's
+        device: known pixels from image; hole = voted copy whose low band (low_band_sigma) is the
+        reference's. Returns the reference's hole when disabled.
         """
         t, cfg = self.texture, self.settings
         hole_px = (mask[:, 0] > 0.5).to(t.device)
@@ -300,11 +302,11 @@ class Synthesiser:
                 noise = torch.randn(x.shape, generator=self.generator, device=x.device) * cfg.query_noise
                 probe = torch.where(hole_px[:, None] & noisy, (x + noise).clamp(0, 1), x)
             feat = t.features(probe)[cfg.layer]
+            colours = probe if guide is not None and step == 0 else x  # the descriptors' colours: never the noise
             fields, out = [], []
             for b in range(x.shape[0]):
                 previous = self.fields[b] if self.fields is not None else None
-                field = self._field(feat[b], probe[b] if guide is not None and step == 0 else x[b], hole_px[b],
-                                    previous)
+                field = self._field(feat[b], colours[b], hole_px[b], previous)
                 fields.append(field)
                 if field is None or not cell_vote[b]:
                     out.append(x[b])
