@@ -106,8 +106,8 @@ class FillBand:
     that, e.g. a full-resolution LaMa output, is held only up to it so detail above can be
     synthesised). The held fill is `fill` shrunk (antialiased) to at most max_side; `side` is its
     shorter side. `hold(x)` makes x's hole agree with it: x down-sampled to the fill's size matches
-    the fill, compared through a Gaussian blur of `sigma` fill pixels, on every fill pixel wholly
-    inside the hole (back-projection: the blurred down-sampled residual is up-sampled and added,
+    the fill, compared through a Gaussian blur of `sigma` fill pixels, on every fill pixel at least
+    one fill pixel inside the hole (back-projection: the blurred down-sampled residual is up-sampled and added,
     `rounds` times). So the refined fill keeps what the rough fill knows, except its top octave
     (pixel-level colour noise that would show as blotches), and the detail above comes from the
     texture stage. sigma 0 = exact consistency with the fill.
@@ -124,10 +124,13 @@ class FillBand:
         self.side = int(min(self.fill.shape[-2:]))
         self.rounds, self.sigma = rounds, sigma
         hole = (window_mask > 0.5).float()
-        # share of each fill pixel's footprint that is hole; only whole-hole pixels are held
+        # share of each fill pixel's area that is hole
         hw = tuple(self.fill.shape[-2:])
         share = F.adaptive_avg_pool2d(hole, hw) if hole.shape[-1] >= hw[1] else F.interpolate(hole, size=hw)
-        self.inside = (share > 0.999).float()
+        # held: fill pixels whose down-sampling footprint (about 1 fill px around them) is all hole;
+        # nearer the border the fill would be matched against known pixels and overshoot into a line
+        inside = (share > 0.999).float()
+        self.inside = -F.max_pool2d(-inside, 3, stride=1, padding=1)
 
     def knows(self, size: int) -> bool:
         """True when a level of side `size` px is no finer than the held fill: nothing to synthesise."""
@@ -154,7 +157,7 @@ class FillBand:
         hw = tuple(fill.shape[-2:])
         for _ in range(self.rounds):
             down = F.interpolate(x, size=hw, mode="bilinear", align_corners=False, antialias=True)
-            residual = gaussian_blur(fill - down, self.sigma) * inside
+            residual = gaussian_blur((fill - down) * inside, self.sigma) * inside
             up = F.interpolate(residual, size=tuple(x.shape[-2:]), mode="bilinear", align_corners=False)
             x = torch.where(hole, x + up, x)
         return x.clamp(0.0, 1.0)
