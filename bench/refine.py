@@ -52,7 +52,7 @@ def held_out_cases(paths, size: int = 1024):
     """Cases (name, image, input_image, mask, size) of held-out photos for calibration, centre hole."""
     from types import SimpleNamespace
 
-    from eval_set import hide_hole, noise_seed
+    from eval_set import centre_mask, hide_hole, noise_seed
     from PIL import Image
 
     cases = []
@@ -63,8 +63,7 @@ def held_out_cases(paths, size: int = 1024):
         im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)).resize((size, size),
                                                                                           Image.LANCZOS)
         truth = np.asarray(im, dtype=np.float32) / 255
-        mask = np.zeros((size, size), bool)
-        mask[size // 4: 3 * size // 4, size // 4: 3 * size // 4] = True
+        mask = centre_mask(size)
         given = hide_hole(truth, mask, noise_seed("refine-heldout", path, size))
         cases.append(SimpleNamespace(name=Path(path).stem, image=truth, input_image=given, mask=mask, size=size))
     return cases

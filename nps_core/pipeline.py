@@ -204,7 +204,7 @@ def fill_window(
         if level == 0 and content is not None:
             fill = resize_image(content.to(image_l.device, image_l.dtype), size)
             init = torch.where(mask_l > 0.5, fill, image_l)  # only the fill's hole pixels are used
-            if band is not None and band.knows(size):
+            if band.knows(size):
                 current = init  # the fill knows this level: nothing to optimise here
                 reports.append(ScaleReport(size=tuple(init.shape[-2:]), notes=[
                     f"{size}x{size} px: the rough fill itself (no finer than the fill, nothing to optimise)"]))

@@ -102,7 +102,7 @@ class FillBand:
     """The band of a rough fill that the refine path holds at every level above the fill's own.
 
     fill: the window's rough fill [B,3,h,w] 0..1 at its own density (`crop_for_window`);
-    window_mask: [B,1,S,S] (1 = hole); max_side: the band's resolution cap in px (a fill finer than
+    window_mask: [B,1,S,S] (1 = hole); max_side (<= S): the band's resolution cap in px (a fill finer than
     that, e.g. a full-resolution LaMa output, is held only up to it so detail above can be
     synthesised). The held fill is `fill` shrunk (antialiased) to at most max_side; `side` is its
     shorter side. `hold(x)` makes x's hole agree with it: x down-sampled to the fill's size matches
@@ -118,15 +118,12 @@ class FillBand:
         h, w = int(fill.shape[-2]), int(fill.shape[-1])
         scale = min(1.0, max_side / max(1, min(h, w)))
         if scale < 1.0:
-            hw = (max(1, round(h * scale)), max(1, round(w * scale)))
-            fill = F.interpolate(fill, size=hw, mode="bilinear", align_corners=False, antialias=True)
+            fill = resize_image(fill, (max(1, round(h * scale)), max(1, round(w * scale))))
         self.fill = fill.float()
         self.side = int(min(self.fill.shape[-2:]))
         self.rounds, self.sigma = rounds, sigma
-        hole = (window_mask > 0.5).float()
-        # share of each fill pixel's area that is hole
-        hw = tuple(self.fill.shape[-2:])
-        share = F.adaptive_avg_pool2d(hole, hw) if hole.shape[-1] >= hw[1] else F.interpolate(hole, size=hw)
+        # share of each fill pixel's area that is hole (the held fill is never finer than the window)
+        share = F.adaptive_avg_pool2d((window_mask > 0.5).float(), tuple(self.fill.shape[-2:]))
         # held: fill pixels whose down-sampling footprint (about 1 fill px around them) is all hole;
         # nearer the border the fill would be matched against known pixels and overshoot into a line
         inside = (share > 0.999).float()
