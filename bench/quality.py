@@ -208,8 +208,9 @@ class NPSRunner:
             self.textures[backbone] = make_texture_settings(backbone)
         return self.textures[backbone]
 
-    def fill(self, img, mask, backbone=None, alpha=0.0, beta=0.0, iterations=0, synthesis=True):
-        """synthesis False: SynthesisSettings.plain(), the paper's plain optimisation."""
+    def fill(self, img, mask, backbone=None, alpha=0.0, beta=0.0, iterations=0, synthesis=True, views=1):
+        """synthesis False: SynthesisSettings.plain(), the paper's plain optimisation; views: the
+        content network's averaged views (1 = once)."""
         import torch
 
         from nps_core.pipeline import inpaint
@@ -220,7 +221,7 @@ class NPSRunner:
         tex = self.texture(backbone) if backbone and (alpha > 0 or synthesis) else None
         syn = SynthesisSettings() if synthesis else SynthesisSettings.plain()
         r = inpaint(x, m, content_net=self.model, texture=tex, alpha=alpha, beta=beta, iterations=iterations,
-                    synthesis=syn)
+                    synthesis=syn, content_views=views)
         return r.image[0].permute(1, 2, 0).numpy().astype(np.float32)
 
 
@@ -267,6 +268,9 @@ def plan(args):
                 spec = dict(kind="classic", method=method, **CLASSIC_SETTINGS.get(method, {}))
             elif method == "content":
                 spec = dict(kind="nps", backbone=None, alpha=0.0, beta=0.0, iterations=0, synthesis=False)
+            elif method == "content-views":  # the content network averaged over its 8 flipped views
+                spec = dict(kind="nps", backbone=None, alpha=0.0, beta=0.0, iterations=0, synthesis=False,
+                            views=defaults.CONTENT_VIEWS)
             elif method.startswith("nps-"):
                 backbone = method[4:]
                 synthesis = True
@@ -282,6 +286,8 @@ def plan(args):
                     its = args.large_iterations
                 spec = dict(kind="nps", backbone=backbone, alpha=alpha, beta=beta, iterations=its,
                             synthesis=synthesis, code=CODE_VERSION)
+                if synthesis:  # the paper's plain pipeline runs the content network once
+                    spec["views"] = defaults.CONTENT_VIEWS
             else:
                 raise SystemExit(f"unknown method {method!r}")
             jobs.append((case, method, spec))
@@ -356,7 +362,7 @@ def run_jobs(jobs, args, weights_path, weights_sha, log=print):
             out = classic_fill(method, given, case.mask, args.threads)
         else:
             out = runner.fill(given, case.mask, spec["backbone"], spec["alpha"], spec["beta"], spec["iterations"],
-                              spec.get("synthesis", False))
+                              spec.get("synthesis", False), spec.get("views", 1))
         seconds = time.perf_counter() - t
         row = dict(key=key, case=case.key, image=case.name, family=case.family, size=case.size, method=method,
                    spec=spec, input=INPUT, threads=args.threads, seconds=seconds, hole=float(case.mask.mean()),
@@ -432,7 +438,7 @@ def speed_vs_gmic(rows, families, sizes, reference="gmic"):
     """Lines: per family and size, each NPS method's (and content's) mean s/img and its ratio to
     gmic's mean s/img over the same images (rows of this run and of the cache alike)."""
     lines = []
-    methods = sorted({r["method"] for r in rows if r["method"] == "content" or r["method"].startswith("nps-")})
+    methods = sorted({r["method"] for r in rows if r["method"].startswith(("content", "nps-"))})
     for size in sizes:
         for fam in families:
             sel = [r for r in rows if r["family"] == fam and r["size"] == size]
@@ -452,7 +458,7 @@ def speed_vs_gmic(rows, families, sizes, reference="gmic"):
 
 GRID_LABELS = {"nps-efficientnet_lite0": "NPS (EfficientNet)", "nps-plain-efficientnet_lite0": "NPS plain (paper)",
                "nps-vgg19": "NPS (VGG19)",
-               "nps-vgg19_random": "NPS (random VGG19)", "content": "content net",
+               "nps-vgg19_random": "NPS (random VGG19)", "content": "content net", "content-views": "content net (8 views)",
                "navier-stokes": "Navier-Stokes", "telea": "Telea", "biharmonic": "biharmonic",
                "patchmatch": "PatchMatch", "gmic": "G'MIC", "resynthesizer": "Resynthesizer",
                "input": "input (hole = noise)", "truth": "truth"}

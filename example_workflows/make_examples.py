@@ -27,11 +27,11 @@ NODE_SPECS = {
                      "size": [300, 90]},
     "NPSInpaint": {
         # seed has control_after_generate off (nodes/schema.py), so the front end adds no control widget
-        "widgets": ["alpha", "beta", "iterations", "threshold", "feather", "seed", "synthesis_steps"],
+        "widgets": ["alpha", "beta", "iterations", "threshold", "feather", "seed", "synthesis_steps", "content_views"],
         "inputs": [("image", "IMAGE"), ("mask", "MASK"), ("content_net", "NPS_CONTENT_NET"), ("texture", "NPS_TEXTURE"),
                    ("content", "IMAGE")],
         "outputs": ["IMAGE"],
-        "size": [360, 354],
+        "size": [360, 378],
     },
     "NPSCropWindow": {
         "widgets": ["threshold", "window_scale", "min_size"],
@@ -47,8 +47,8 @@ NODE_SPECS = {
                      "size": [260, 70]},
     "NPSContentNetLoader": {"widgets": ["model_name"], "inputs": [], "outputs": ["NPS_CONTENT_NET"], "size": [300, 70]},
     "NPSContentFill": {
-        "widgets": [], "inputs": [("content_net", "NPS_CONTENT_NET"), ("image", "IMAGE"), ("mask", "MASK")],
-        "outputs": ["IMAGE"], "size": [280, 100],
+        "widgets": ["views"], "inputs": [("content_net", "NPS_CONTENT_NET"), ("image", "IMAGE"), ("mask", "MASK")],
+        "outputs": ["IMAGE"], "size": [280, 124],
     },
     "NPSTextureLoss": {
         "widgets": ["backbone", "layers", "layer_weights", "patch_size", "refresh_every", "weights"],
@@ -86,15 +86,15 @@ def simple_workflow():
         (1, "LoadImage", "Load Image (transparent = hole)", [0, 0], {"image": EXAMPLE_IMAGE, "upload": "image"}),
         (2, "NPSInpaint", f"NPS Inpaint ({CPU_ITERATIONS} it/level, CPU)", [380, 0],
          {"alpha": 0.02, "beta": 0.02, "iterations": CPU_ITERATIONS, "threshold": 0.5, "feather": 0,
-          "seed": 0, "synthesis_steps": 2}),
+          "seed": 0, "synthesis_steps": 2, "content_views": 8}),
         (3, "SaveImage", None, [780, 0], {"filename_prefix": "nps_inpaint"}),
         (4, "Note", "About this workflow", [0, 420],
          {"text": "NPS Inpaint fills the transparent pixels of the loaded PNG (LoadImage's MASK = 1 - alpha).\n\n"
           f"iterations = {CPU_ITERATIONS} per pyramid level keeps a CPU run to a few minutes for a 512x512 image; "
           "the paper uses 100 (use that on a GPU).\n\nUnconnected content_net / texture use the shipped content "
           "network and efficientnet_lite0 features. Connect NPS Texture Loss with backbone vgg19 (needs its "
-          "weights in models/nps) and set synthesis_steps to 0 for the paper's setting (plain optimisation "
-          "at each level, no synthesis step)."}),
+          "weights in models/nps) and set synthesis_steps to 0 and content_views to 1 for the paper's setting "
+          "(one content network pass, plain optimisation at each level, no synthesis step)."}),
     ]
     links = [(1, 0, 2, "image"), (1, 1, 2, "mask"), (2, 0, 3, "images")]
     return nodes, links, [], {"scale": 1.0, "offset": [80, 120]}
@@ -108,7 +108,8 @@ def refine_content_workflow():
     pixels are never read, so nothing of the original leaks in); the second NPS Inpaint takes it
     as `content` and adds texture up to the full 512 px.
     """
-    settings = {"alpha": 0.02, "beta": 0.02, "threshold": 0.5, "feather": 0, "seed": 0, "synthesis_steps": 2}
+    settings = {"alpha": 0.02, "beta": 0.02, "threshold": 0.5, "feather": 0, "seed": 0, "synthesis_steps": 2,
+                "content_views": 8}
     nodes = [
         (1, "LoadImage", "Load Image (transparent = hole)", [0, 0], {"image": EXAMPLE_IMAGE, "upload": "image"}),
         (2, "ImageScaleBy", "Shrink 4x (stand-in: a low-res inpainter's input)", [370, 0],
@@ -150,7 +151,7 @@ def three_scale_workflow():
           "refresh_every": 10, "weights": "auto"}),
         (3, "NPSPyramidDown", "NPS Pyramid Down @128", [710, 0], {"size": 128}),
         (4, "NPSPyramidDown", "NPS Pyramid Down @256", [710, 170], {"size": 256}),
-        (6, "NPSContentFill", "NPS Content Fill @128", [1060, 0], {}),
+        (6, "NPSContentFill", "NPS Content Fill @128", [1060, 0], {"views": 8}),
         (15, "PreviewImage", "Content prediction @128", [1060, 150], {}),
         (8, "NPSOptimizeScale", "NPS Optimize @128 (30 it)", [1370, 0], {**it, "iterations": 30}),
         (9, "NPSPyramidUp", "NPS Pyramid Up -> 256", [370, 660], {}),

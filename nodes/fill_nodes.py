@@ -9,7 +9,8 @@ from ..nps_core.memory import working_bytes
 from ..nps_core.pipeline import content_fill
 from . import comfy_bridge
 from .model_memory import models_on_compute_device
-from .schema import CATEGORY, ContentNet
+from ..nps_core.options import check_content_views
+from .schema import CATEGORY, ContentNet, content_views_input
 
 
 class NPSContentFill(io.ComfyNode):
@@ -34,17 +35,19 @@ class NPSContentFill(io.ComfyNode):
                     tooltip="Hole to fill (1 = fill). Resized to the image if its size differs; soft masks are "
                     "thresholded at 0.5. One image with N masks gives N fills.",
                 ),
+                content_views_input("views"),
             ],
             outputs=[io.Image.Output(display_name="image", tooltip="The image with the content network's "
                                      "prediction in the hole, same size as the input.")],
         )
 
     @classmethod
-    def execute(cls, content_net, image, mask) -> io.NodeOutput:
+    def execute(cls, content_net, image, mask, views=defaults.CONTENT_VIEWS) -> io.NodeOutput:
+        views = check_content_views(views, "views")
         core_image, core_mask = comfy_bridge.image_and_mask_to_core(image, mask, defaults.THRESHOLD)
         batch, _, height, width = core_image.shape
         with models_on_compute_device(content_net, working_bytes=working_bytes(max(height, width), batch, 0)):
-            filled = content_fill(content_net, core_image, core_mask)
+            filled = content_fill(content_net, core_image, core_mask, views)
         return io.NodeOutput(comfy_bridge.image_from_core(filled))
 
 

@@ -7,7 +7,7 @@ from comfy_api.latest import io
 
 from ..nps_core import defaults
 from ..nps_core.memory import working_bytes
-from ..nps_core.options import check_inpaint_options
+from ..nps_core.options import check_content_views, check_inpaint_options
 from ..nps_core.pipeline import inpaint, synthesis_for_steps
 from ..nps_core.window import plan_window
 from . import comfy_bridge
@@ -18,6 +18,7 @@ from .schema import (
     SYNTHESIS_TOOLTIP_OFF,
     ContentNet,
     Texture,
+    content_views_input,
     feather_input,
     loss_weight_inputs,
     seed_input,
@@ -86,6 +87,7 @@ class NPSInpaint(io.ComfyNode):
                     "its default layers.",
                 ),
                 synthesis_steps_input(defaults.SYNTHESIS_STEPS, SYNTHESIS_STEPS_TOOLTIP),
+                content_views_input(),
                 io.Image.Input(
                     "content", optional=True,
                     tooltip="Optional rough fill of the same picture from any inpainter (LaMa, MAT, a diffusion "
@@ -102,11 +104,13 @@ class NPSInpaint(io.ComfyNode):
 
     @classmethod
     def execute(cls, image, mask, alpha, beta, iterations, threshold, feather, seed, content_net=None,
-                texture=None, synthesis_steps=defaults.SYNTHESIS_STEPS, content=None) -> io.NodeOutput:
+                texture=None, synthesis_steps=defaults.SYNTHESIS_STEPS, content=None,
+                content_views=defaults.CONTENT_VIEWS) -> io.NodeOutput:
         # Settings reach the core unconverted and are checked before anything else (feather=2.5 is an
         # error, not 2), also when the mask turns out empty.
         seed = seed_value(seed)
         synthesis = synthesis_for_steps(synthesis_steps, seed=seed)
+        content_views = check_content_views(content_views)
         check_inpaint_options(alpha, beta, iterations, threshold, feather, defaults.WINDOW_SCALE,
                               defaults.MIN_WINDOW, defaults.CONTENT_SIGMA, None)
         core_image, core_mask = comfy_bridge.image_and_mask_to_core(image, mask, threshold)
@@ -128,7 +132,7 @@ class NPSInpaint(io.ComfyNode):
                     return inpaint(
                         core_image, core_mask, content_net=content_net, texture=settings,
                         alpha=alpha, beta=beta, iterations=iterations, feather=feather, callback=callback,
-                        device=device, synthesis=synthesis, content=core_content,
+                        device=device, synthesis=synthesis, content=core_content, content_views=content_views,
                     )
 
             result = retry_out_of_memory(run, texture, device)

@@ -1,7 +1,7 @@
 """V3 schema pieces shared by several nodes: the category, the pack's link types and common widgets.
 
 Each widget that more than one node shows (threshold, feather, alpha / beta / iterations, the
-synthesis steps, the seed) is defined here once, with the core's default and limits
+synthesis steps, the content views, the seed) is defined here once, with the core's default and limits
 (`nps_core.defaults`, the same ones `nps_core.options` checks), its range and its tooltip. The
 functions return fresh `io.*.Input` objects, so a node may pass its own
 tooltip where the meaning differs (e.g. what `iterations` counts).
@@ -60,6 +60,19 @@ def synthesis_steps_input(default: int, tooltip: str) -> io.Int.Input:
     """Optional `synthesis_steps` widget (optional so workflows saved before it existed still load)."""
     return io.Int.Input("synthesis_steps", default=int(default), min=0, max=int(defaults.MAX_SYNTHESIS_STEPS),
                         optional=True, tooltip=tooltip)
+
+
+CONTENT_VIEWS_TOOLTIP = (
+    "The content network sees the image in this many flipped / transposed views and their predictions, turned "
+    f"back, are averaged (one of {', '.join(map(str, defaults.CONTENT_VIEW_COUNTS))}): each view's own guesses "
+    "cancel out, so the hole's colours and shapes are more likely right. 1 = the network once, as in the paper."
+)
+
+
+def content_views_input(name: str = "content_views") -> io.Int.Input:
+    """Optional content-network views widget (optional so workflows saved before it existed still load)."""
+    return io.Int.Input(name, default=int(defaults.CONTENT_VIEWS), min=1, max=max(defaults.CONTENT_VIEW_COUNTS),
+                        optional=True, tooltip=CONTENT_VIEWS_TOOLTIP)
 
 
 def seed_value(seed) -> int:

@@ -94,8 +94,13 @@ def add_fill_options(p: argparse.ArgumentParser) -> None:
                    f"patch matches copied and blended into the hole (the coarsest level runs "
                    f"{defaults.SYNTHESIS_FIRST_STEPS}); 0 = off, the paper's plain optimisation "
                    f"(default {defaults.SYNTHESIS_STEPS}, at most {defaults.MAX_SYNTHESIS_STEPS})")
+    p.add_argument("--content-views", type=int, default=defaults.CONTENT_VIEWS, metavar="N",
+                   help=f"the content network sees the coarsest level in N flipped / transposed views and the "
+                   f"predictions are averaged: one of {', '.join(map(str, defaults.CONTENT_VIEW_COUNTS))} "
+                   f"(default {defaults.CONTENT_VIEWS}; 1 = once, as in the paper)")
     p.add_argument("--plain", action="store_true",
-                   help="the paper's plain per-level optimisation, no synthesis step (same as --synthesis-steps 0)")
+                   help="the paper's plain pipeline: no synthesis step (as --synthesis-steps 0) and one content "
+                   "network pass (as --content-views 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthesis step's random patch search")
     p.add_argument("--threshold", type=float, default=defaults.THRESHOLD,
                    help="mask values >= this are hole, in (0, 1]")
@@ -150,6 +155,7 @@ class FillSettings:
     refresh_every: int
     device: torch.device
     synthesis: object  # SynthesisSettings
+    content_views: int
     max_pixels: int
 
 
@@ -170,6 +176,7 @@ def check_fill_settings(args) -> FillSettings:
         refresh_every=options.check_int(args.refresh_every, "--refresh-every", 1, defaults.MAX_ITERATIONS),
         device=options.check_device(args.device, "--device"),
         synthesis=synthesis_for_steps(0 if args.plain else steps, seed=seed),
+        content_views=1 if args.plain else options.check_content_views(args.content_views, "--content-views"),
         max_pixels=max(1, int(megapixels * 1e6)),
     )
 
@@ -214,7 +221,7 @@ def inpaint_settings(args, device=None) -> dict:
     return dict(
         content_net=content_net, texture=texture, alpha=settings.alpha, beta=settings.beta,
         iterations=settings.iterations, threshold=settings.threshold, feather=settings.feather,
-        device=device, synthesis=settings.synthesis,
+        device=device, synthesis=settings.synthesis, content_views=settings.content_views,
     )
 
 

@@ -45,9 +45,10 @@ PIXEL_PATCH_STEPS = 2      # EM steps (PatchMatch rounds -> vote); 0 = off
 PIXEL_PATCH_RADIUS = 3     # r: 7x7 patches
 PIXEL_PATCH_ROUNDS = 2     # PatchMatch rounds per EM step
 # Each pixel-patch vote counts exp(-this x distance / mean distance) (thin holes: 1). Held-out sweep
-# (bench/QUALITY.md): 1 / 3 / 4 / 8 -> centre sharpness 0.57 / 0.61 / 0.63 / 0.76 at 19.84 / 19.80 /
-# 19.76 / 19.48 dB; thin strokes lost 1.3 dB at 3, so they keep 1.
-PIXEL_VOTE_SHARPNESS = 4.0
+# (bench/QUALITY.md), one content view: 1 / 3 / 4 / 8 -> centre sharpness 0.57 / 0.61 / 0.63 / 0.76 at
+# 19.84 / 19.80 / 19.76 / 19.48 dB; thin strokes lost 1.3 dB at 3, so they keep 1. With the 8 averaged
+# content views (CONTENT_VIEWS) the start is smoother: 4 / 5 -> centre 0.57 / 0.61, rect 0.60 / 0.64.
+PIXEL_VOTE_SHARPNESS = 5.0
 PIXEL_PATCH_DIMS = 24      # patches compared by their first principal components (0 = all 3(2r+1)^2 values)
 # The pixel vote's sharpness when refining a user's rough fill (inpaint(content=...)): its band is
 # held, and the softer vote (each copy's detail averaged with its neighbours') scored 34.32 dB /
@@ -75,6 +76,11 @@ FEATHER = 0           # seam feathering radius in pixels (0 = known pixels bit-e
 MIN_WINDOW = 128      # smallest context window side, pixels
 WINDOW_SCALE = 2.0    # window side = WINDOW_SCALE x the hole's longer bounding-box side
 COARSEST = 128        # coarsest pyramid level = content network resolution
+# The content network sees the coarsest level in this many of its flipped / transposed views
+# (nps_core.content.predict_content) and the predictions, turned back, are averaged; 1 = once (the paper).
+# Held-out, content alone, 1 -> 8 views: centre 19.89 -> 20.03 dB, rect 21.86 -> 22.17, strokes 29.74 -> 30.30.
+CONTENT_VIEWS = 8
+CONTENT_VIEW_COUNTS = (1, 2, 4, 8)
 MULTIPLE = 8          # window and level sides are multiples of this (feature strides align)
 # Memory a host asks for before a run (nps_core.memory). Slope of the product's peak RSS between the
 # 512 px (1.31 GiB) and 2048 px (6.67 GiB) windows of bench/speed.py (README, Speed): ~1460 bytes per

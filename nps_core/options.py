@@ -118,6 +118,16 @@ def check_device(device, name: str = "device") -> torch.device | None:
     return dev
 
 
+def check_content_views(views, name: str = "content_views") -> int:
+    """How many flipped / transposed views the content network sees, averaged: one of
+    defaults.CONTENT_VIEW_COUNTS (1 = the network once, as in the paper)."""
+    if isinstance(views, bool) or not isinstance(views, int) or views not in defaults.CONTENT_VIEW_COUNTS:
+        counts = ", ".join(map(str, defaults.CONTENT_VIEW_COUNTS))
+        raise NPSOptionError(f"{name} must be one of {counts} (1 = the content network once, as in the paper), "
+                             f"got {views!r}.")
+    return views
+
+
 def check_inpaint_options(alpha, beta, iterations, threshold, feather, window_scale, min_window,
                           content_sigma, device) -> dict:
     """Validate `nps_core.inpaint`'s settings at once -> dict of canonical values (same keys).

@@ -16,7 +16,7 @@ from .errors import NPSInputError, NPSOptionError, NPSOutOfMemoryError
 from .holes import group_windows, hole_boxes
 from .inputs import hole_mask, image_source, pair_batch, unit_float
 from .optimize import ScaleReport, optimize_scale
-from .options import check_inpaint_options
+from .options import check_content_views, check_inpaint_options
 from .pyramid import downsample_mask, level_sizes, resize_image
 from .rough_fill import FillBand, crop_for_window, prepare_rough_fill, start_level
 from .synthesis import Synthesiser, SynthesisSettings
@@ -80,17 +80,18 @@ def synthesis_for_steps(steps: int, seed: int = 0) -> SynthesisSettings:
     return SynthesisSettings(steps=steps, first_steps=defaults.SYNTHESIS_FIRST_STEPS, seed=seed)
 
 
-def content_fill(model, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def content_fill(model, image: torch.Tensor, mask: torch.Tensor, views: int = defaults.CONTENT_VIEWS) -> torch.Tensor:
     """Content network prediction composited into the hole.
 
     image [B,3,h,w] 0..1, mask [B,1,h,w] binary; model: a content network (`nps_core.content`; any
-    device, inputs are moved to it). Returns [B,3,h,w] on image's device: known pixels exact, hole
-    from the network.
+    device, inputs are moved to it); views: 1, 2, 4 or 8 flipped / transposed views averaged
+    (`predict_content`; 1 = the paper's single pass). Returns [B,3,h,w] on image's device: known
+    pixels exact, hole from the network.
     """
     from .content import predict_content
 
     device = next(model.parameters()).device
-    pred = predict_content(model, image.to(device), mask.to(device)).to(image.device, image.dtype)
+    pred = predict_content(model, image.to(device), mask.to(device), views).to(image.device, image.dtype)
     return torch.where(mask > 0.5, pred.clamp(0, 1), image)
 
 
@@ -171,7 +172,7 @@ def is_out_of_memory(exc: BaseException) -> bool:
 def fill_window(
     win_image, win_mask, content_net, texture, alpha, beta, iterations, callback=None,
     synthesis: SynthesisSettings | None = None, content_sigma: float = defaults.CONTENT_SIGMA,
-    content: torch.Tensor | None = None,
+    content: torch.Tensor | None = None, content_views: int = defaults.CONTENT_VIEWS,
 ):
     """Coarse-to-fine fill of square windows [B,3,S,S] / [B,1,S,S]; returns ([B,3,S,S], reports).
 
@@ -184,7 +185,8 @@ def fill_window(
     hole is the fill resized to it, and `content_net` is not used (may be None). A level no finer
     than the fill (capped at half the window) is the fill itself (a report with 0 iterations);
     every finer level matches on the fill's band (`FillBand.guide`) and holds it after synthesis
-    and after L-BFGS (`FillBand.hold`). Reports cover the levels that ran.
+    and after L-BFGS (`FillBand.hold`). content_views: `content_fill`'s views. Reports cover the
+    levels that ran.
     """
     sizes = level_sizes(win_image.shape[-1])
     first, band = 0, None
@@ -210,7 +212,7 @@ def fill_window(
                     f"{size}x{size} px: the rough fill itself (no finer than the fill, nothing to optimise)"]))
                 continue
         elif level == 0:
-            init = content_fill(content_net, image_l, mask_l)
+            init = content_fill(content_net, image_l, mask_l, content_views)
         else:
             init = resize_image(current, size)
             if synthesis.match_border:
@@ -262,6 +264,7 @@ def inpaint(
     synthesis: SynthesisSettings | None = None,
     content_sigma: float = defaults.CONTENT_SIGMA,
     content: torch.Tensor | None = None,
+    content_views: int = defaults.CONTENT_VIEWS,
 ) -> InpaintResult:
     """Inpaint the hole of each image with Multi-Scale Neural Patch Synthesis.
 
@@ -284,7 +287,9 @@ def inpaint(
     see optimize_scale. content: optional rough fill from any inpainter [B or 1,3,h,w] float 0..1 in
     the image's frame at any resolution (stretched to the image's size; only its hole pixels are
     used): it replaces the content network's prediction, the pyramid starts at the level closest
-    to its resolution (nps_core.rough_fill) and `content_net` is not loaded.
+    to its resolution (nps_core.rough_fill) and `content_net` is not loaded. content_views: how many
+    flipped / transposed views of the coarsest level the content network sees, averaged (1, 2, 4,
+    8; 1 = the paper's single pass; `nps_core.content.predict_content`).
     """
     started = time.perf_counter()
     opts = check_inpaint_options(alpha, beta, iterations, threshold, feather, window_scale, min_window,
@@ -292,6 +297,7 @@ def inpaint(
     alpha, beta, iterations, threshold = opts["alpha"], opts["beta"], opts["iterations"], opts["threshold"]
     feather, window_scale, min_window = opts["feather"], opts["window_scale"], opts["min_window"]
     content_sigma, device = opts["content_sigma"], opts["device"]
+    content_views = check_content_views(content_views)
     if synthesis is not None and not isinstance(synthesis, SynthesisSettings):
         raise NPSOptionError(f"synthesis must be a SynthesisSettings or None, got {type(synthesis).__name__}.")
     image = image_source(image)
@@ -328,7 +334,7 @@ def inpaint(
             win_content = crop_for_window(content, window, items).to(device)
         filled, reports = fill_window(
             win_image.to(device), win_mask.to(device, torch.float32), model, texture, alpha, beta, iterations,
-            window_callback(callback, i, len(plans)), synthesis, content_sigma, win_content,
+            window_callback(callback, i, len(plans)), synthesis, content_sigma, win_content, content_views,
         )
         filled = filled.to(out.device)
         for j, b in enumerate(items):

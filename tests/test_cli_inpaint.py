@@ -204,6 +204,7 @@ def test_jpeg_out_only_with_a_quality(files, tmp_path, capsys, monkeypatch):
     (["--seed", "-1"], "--seed"), (["--refresh-every", "0"], "--refresh-every"),
     (["--max-megapixels", "0"], "--max-megapixels"), (["--max-megapixels", "nan"], "--max-megapixels"),
     (["--jpeg-quality", "0"], "jpeg_quality"), (["--iterations", "ten"], "--iterations"),
+    (["--content-views", "3"], "--content-views"), (["--content-views", "0"], "--content-views"),
     (["--no-such-option"], "no-such-option"),
 ])
 def test_bad_options_are_one_line_errors_before_compute(files, tmp_path, capsys, no_compute, flags, names):
@@ -314,3 +315,15 @@ def test_python_dash_m_entry_point(files, tmp_path):
                            str(tmp_path / "o.png"), "--alpha", "nan"], capture_output=True, text=True, env=env,
                           cwd=tmp_path, timeout=600)
     assert proc.returncode == 2 and proc.stderr.strip() == "error: --alpha must be a finite number, got nan."
+
+
+def test_plain_runs_the_content_network_once_and_the_default_averages_its_views():
+    from nps_core import defaults
+    from nps_core.cli import build_parser, check_fill_settings
+
+    def views(*flags):
+        args = build_parser().parse_args(["inpaint", "in.png", "out.png", "--device", "cpu", *flags])
+        return check_fill_settings(args).content_views
+
+    assert views() == defaults.CONTENT_VIEWS == 8
+    assert views("--plain") == 1 and views("--content-views", "2") == 2

@@ -16,11 +16,14 @@ from nps_core.content import (
     load_content_net,
     mean_fill,
     predict_content,
+    prepare_input,
     random_content_net,
     read_content_net_metadata,
     save_content_net,
 )
-from nps_core.errors import NPSInputError, NPSWeightsError
+from nps_core.content.predict import dihedral_view, undo_view
+from nps_core.errors import NPSInputError, NPSOptionError, NPSWeightsError
+from nps_core.pyramid import resize_image
 
 TINY = ContentNetConfig(size=32, channels=(8, 16, 16), bottleneck=32)
 
@@ -110,6 +113,40 @@ def test_predict_content_any_size_and_device_kept():
     assert out.dtype == torch.float32
     assert out.min() >= 0 and out.max() <= 1
     assert not out.requires_grad
+
+
+@pytest.mark.parametrize("views", [2, 4, 8])
+def test_predict_content_views_commute_with_the_flips_they_average(views):
+    # Averaging over a group of flips makes any network equivariant to them; one view is not.
+    model = random_content_net(3, TINY)
+    image = torch.rand(1, 3, 40, 56)
+    mask = torch.zeros(1, 1, 40, 56)
+    mask[:, :, 8:30, 10:34] = 1
+    ops = {2: [1], 4: [1, 2], 8: [1, 2, 4]}[views]
+    for k in ops:
+        turned = predict_content(model, dihedral_view(image, k), dihedral_view(mask, k), views=views)
+        torch.testing.assert_close(undo_view(turned, k), predict_content(model, image, mask, views=views),
+                                   atol=1e-5, rtol=0)
+    single = predict_content(model, dihedral_view(image, 1), dihedral_view(mask, 1))
+    assert (undo_view(single, 1) - predict_content(model, image, mask)).abs().max() > 1e-3
+
+
+def test_predict_content_views_keep_shape_and_one_view_is_the_network_once():
+    model = random_content_net(4, TINY)
+    image, mask = torch.rand(2, 3, 45, 70), torch.zeros(2, 1, 45, 70)
+    mask[:, :, 10:30, 20:50] = 1
+    out = predict_content(model, image, mask, views=8)
+    assert out.shape == (2, 3, 45, 70) and out.min() >= 0 and out.max() <= 1
+    x, _ = prepare_input(image, mask, model.config.size)
+    with torch.no_grad():
+        once = resize_image(model(x), (45, 70))
+    torch.testing.assert_close(predict_content(model, image, mask, views=1), once)
+
+
+@pytest.mark.parametrize("views", [0, 3, 16, 2.0, True, "8"])
+def test_predict_content_rejects_bad_view_counts(views):
+    with pytest.raises(NPSOptionError, match="content_views"):
+        predict_content(random_content_net(0, TINY), torch.rand(1, 3, 16, 16), torch.zeros(1, 1, 16, 16), views=views)
 
 
 def test_predict_content_restores_training_mode():

@@ -356,6 +356,10 @@ def test_content_fill_keeps_known_pixels_and_fills_the_hole(content_net):
     assert torch.equal(image, before)
     assert outside_equal(out, image, mask)
     assert not torch.equal(out[0, 40:72, 48:88], image.float()[0, 40:72, 48:88])
+    (once,) = run("NPSContentFill", content_net, image, mask, 1)
+    assert outside_equal(once, image, mask) and not torch.equal(once, out)  # views=1: one pass, another fill
+    with pytest.raises(NPSInputError, match="views"):
+        run("NPSContentFill", content_net, image, mask, 3)
 
 
 # ----------------------------------------------------------------------------- optimise scale

@@ -31,3 +31,13 @@ def test_a_hole_too_large_for_any_window_is_refused_before_work(monkeypatch, ran
     with pytest.raises(NPSInputError, match="context window"):
         pipeline.inpaint(striped_image(512), square_mask(512, 100, 100, 200),
                          content_net=content_net, texture=random_texture)
+
+
+@pytest.mark.parametrize("views", [3, 0, 2.5, True])
+def test_bad_content_views_are_refused_naming_the_setting(content_net, views):
+    from nps_core.errors import NPSOptionError
+
+    image, mask = striped_image(64), square_mask(64, 16)
+    with pytest.raises(NPSOptionError, match="content_views"):
+        pipeline.inpaint(image, mask, content_net=content_net, iterations=0, alpha=0.0,
+                         synthesis=pipeline.SynthesisSettings.plain(), content_views=views)

@@ -350,6 +350,10 @@ def test_plain_pipeline_without_iterations_returns_the_content_fill(random_textu
     assert plain.levels[0].synthesis_seconds == 0.0
     synth = inpaint(image, mask, content_net=content_net, texture=random_texture, iterations=0)
     assert not torch.equal(synth.image, plain.image)  # the default does start from the synthesis
+    once = inpaint(image, mask, content_net=content_net, texture=random_texture, iterations=0, synthesis=PLAIN,
+                   content_views=1)
+    assert torch.equal(once.image, content_fill(content_net, image, mask, views=1))  # the paper's single pass
+    assert not torch.equal(once.image, plain.image)
     known = (mask < 0.5).expand_as(image)
     assert torch.equal(synth.image[known], image[known])
 
