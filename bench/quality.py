@@ -458,7 +458,8 @@ def speed_vs_gmic(rows, families, sizes, reference="gmic"):
 
 GRID_LABELS = {"nps-efficientnet_lite0": "NPS (EfficientNet)", "nps-plain-efficientnet_lite0": "NPS plain (paper)",
                "nps-vgg19": "NPS (VGG19)",
-               "nps-vgg19_random": "NPS (random VGG19)", "content": "content net", "content-views": "content net (8 views)",
+               "nps-vgg19_random": "NPS (random VGG19)", "content": "content net",
+               "content-views": "content net (8 views)",
                "navier-stokes": "Navier-Stokes", "telea": "Telea", "biharmonic": "biharmonic",
                "patchmatch": "PatchMatch", "gmic": "G'MIC", "resynthesizer": "Resynthesizer",
                "input": "input (hole = noise)", "truth": "truth"}

@@ -6,10 +6,10 @@ from comfy_api.latest import io
 
 from ..nps_core import defaults
 from ..nps_core.memory import working_bytes
+from ..nps_core.options import check_content_views
 from ..nps_core.pipeline import content_fill
 from . import comfy_bridge
 from .model_memory import models_on_compute_device
-from ..nps_core.options import check_content_views
 from .schema import CATEGORY, ContentNet, content_views_input
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from ..pyramid import downsample_mask, resize_image
 from ..options import check_content_views
+from ..pyramid import downsample_mask, resize_image
 from ..validation import check_finite, check_image_mask
 from .factory import ContentNetwork
 from .fills import known_mean_colour
