@@ -74,9 +74,8 @@ def predict_content(model: ContentNetwork, image: torch.Tensor, mask: torch.Tens
     model.eval()
     try:
         with torch.no_grad():
-            image_d, mask_d = image.to(param.device, torch.float32), mask.to(param.device, torch.float32)
-            x = torch.cat([prepare_input(dihedral_view(image_d, k), dihedral_view(mask_d, k), size)[0]
-                           for k in range(views)])
+            x, _ = prepare_input(image.to(param.device, torch.float32), mask.to(param.device, torch.float32), size)
+            x = torch.cat([dihedral_view(x, k) for k in range(views)])  # square: every view has x's shape
             pred = model(x.to(param.dtype)).float().chunk(views)
             out = torch.stack([undo_view(p, k) for k, p in enumerate(pred)]).mean(0)
             out = resize_image(out, tuple(image.shape[-2:]))
