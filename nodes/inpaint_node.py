@@ -7,7 +7,7 @@ from comfy_api.latest import io
 
 from ..nps_core import defaults
 from ..nps_core.memory import working_bytes
-from ..nps_core.options import check_content_views, check_inpaint_options
+from ..nps_core.options import check_inpaint_options
 from ..nps_core.pipeline import inpaint, synthesis_for_steps
 from ..nps_core.window import plan_window
 from . import comfy_bridge
@@ -110,9 +110,8 @@ class NPSInpaint(io.ComfyNode):
         # error, not 2), also when the mask turns out empty.
         seed = seed_value(seed)
         synthesis = synthesis_for_steps(synthesis_steps, seed=seed)
-        content_views = check_content_views(content_views)
         check_inpaint_options(alpha, beta, iterations, threshold, feather, defaults.WINDOW_SCALE,
-                              defaults.MIN_WINDOW, defaults.CONTENT_SIGMA, None)
+                              defaults.MIN_WINDOW, defaults.CONTENT_SIGMA, None, content_views)
         core_image, core_mask = comfy_bridge.image_and_mask_to_core(image, mask, threshold)
         if not bool(core_mask.any()):
             return io.NodeOutput(comfy_bridge.image_from_core(core_image))

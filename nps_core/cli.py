@@ -167,6 +167,7 @@ def check_fill_settings(args) -> FillSettings:
     steps = options.check_int(args.synthesis_steps, "--synthesis-steps", 0, defaults.MAX_SYNTHESIS_STEPS)
     seed = options.check_int(args.seed, "--seed", 0, 2**63 - 1)
     megapixels = options.check_float(args.max_megapixels, "--max-megapixels", maximum=1e6, above=0.0)
+    views = options.check_content_views(args.content_views, "--content-views")  # checked with --plain too
     return FillSettings(
         alpha=options.check_weight(args.alpha, "--alpha"),
         beta=options.check_weight(args.beta, "--beta"),
@@ -176,7 +177,7 @@ def check_fill_settings(args) -> FillSettings:
         refresh_every=options.check_int(args.refresh_every, "--refresh-every", 1, defaults.MAX_ITERATIONS),
         device=options.check_device(args.device, "--device"),
         synthesis=synthesis_for_steps(0 if args.plain else steps, seed=seed),
-        content_views=1 if args.plain else options.check_content_views(args.content_views, "--content-views"),
+        content_views=1 if args.plain else views,
         max_pixels=max(1, int(megapixels * 1e6)),
     )
 

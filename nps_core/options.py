@@ -129,13 +129,14 @@ def check_content_views(views, name: str = "content_views") -> int:
 
 
 def check_inpaint_options(alpha, beta, iterations, threshold, feather, window_scale, min_window,
-                          content_sigma, device) -> dict:
+                          content_sigma, device, content_views=defaults.CONTENT_VIEWS) -> dict:
     """Validate `nps_core.inpaint`'s settings at once -> dict of canonical values (same keys).
 
     alpha, beta: 0..MAX_WEIGHT; iterations: 0..MAX_ITERATIONS; threshold: (0, 1]; feather:
     0..MAX_FEATHER whole pixels; window_scale: 1..MAX_WINDOW_SCALE; min_window: COARSEST..MAX_WINDOW
     px (the coarsest pyramid level is the content network's 128 px);
-    content_sigma: 0..MAX_CONTENT_SIGMA px; device: see check_device.
+    content_sigma: 0..MAX_CONTENT_SIGMA px; device: see check_device; content_views: see
+    check_content_views.
     """
     return {
         "alpha": check_weight(alpha, "alpha"),
@@ -147,4 +148,5 @@ def check_inpaint_options(alpha, beta, iterations, threshold, feather, window_sc
         "min_window": check_int(min_window, "min_window", defaults.COARSEST, defaults.MAX_WINDOW),
         "content_sigma": check_float(content_sigma, "content_sigma", 0.0, defaults.MAX_CONTENT_SIGMA),
         "device": check_device(device),
+        "content_views": check_content_views(content_views),
     }

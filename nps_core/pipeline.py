@@ -16,7 +16,7 @@ from .errors import NPSInputError, NPSOptionError, NPSOutOfMemoryError
 from .holes import group_windows, hole_boxes
 from .inputs import hole_mask, image_source, pair_batch, unit_float
 from .optimize import ScaleReport, optimize_scale
-from .options import check_content_views, check_inpaint_options
+from .options import check_inpaint_options
 from .pyramid import downsample_mask, level_sizes, resize_image
 from .rough_fill import FillBand, crop_for_window, prepare_rough_fill, start_level
 from .synthesis import Synthesiser, SynthesisSettings
@@ -293,11 +293,11 @@ def inpaint(
     """
     started = time.perf_counter()
     opts = check_inpaint_options(alpha, beta, iterations, threshold, feather, window_scale, min_window,
-                                 content_sigma, device)
+                                 content_sigma, device, content_views)
     alpha, beta, iterations, threshold = opts["alpha"], opts["beta"], opts["iterations"], opts["threshold"]
     feather, window_scale, min_window = opts["feather"], opts["window_scale"], opts["min_window"]
     content_sigma, device = opts["content_sigma"], opts["device"]
-    content_views = check_content_views(content_views)
+    content_views = opts["content_views"]
     if synthesis is not None and not isinstance(synthesis, SynthesisSettings):
         raise NPSOptionError(f"synthesis must be a SynthesisSettings or None, got {type(synthesis).__name__}.")
     image = image_source(image)
