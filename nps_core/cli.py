@@ -101,6 +101,10 @@ def add_fill_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plain", action="store_true",
                    help="the paper's plain pipeline: no synthesis step (as --synthesis-steps 0) and one content "
                    "network pass (as --content-views 1)")
+    p.add_argument("--source-scale", type=float, default=defaults.SOURCE_SCALE, metavar="F",
+                   help=f"the synthesis copies patches from the context window grown to F times its side (clipped "
+                   f"to the image): more source for small holes in large photos, at more cost; 1..."
+                   f"{defaults.MAX_WINDOW_SCALE:g} (default {defaults.SOURCE_SCALE:g} = the window only)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthesis step's random patch search")
     p.add_argument("--threshold", type=float, default=defaults.THRESHOLD,
                    help="mask values >= this are hole, in (0, 1]")
@@ -176,7 +180,9 @@ def check_fill_settings(args) -> FillSettings:
         feather=options.check_feather(args.feather, "--feather"),
         refresh_every=options.check_int(args.refresh_every, "--refresh-every", 1, defaults.MAX_ITERATIONS),
         device=options.check_device(args.device, "--device"),
-        synthesis=synthesis_for_steps(0 if args.plain else steps, seed=seed),
+        synthesis=synthesis_for_steps(0 if args.plain else steps, seed=seed,
+                                      source_scale=options.check_float(args.source_scale, "--source-scale", 1.0,
+                                                                       defaults.MAX_WINDOW_SCALE)),
         content_views=1 if args.plain else views,
         max_pixels=max(1, int(megapixels * 1e6)),
     )

@@ -128,10 +128,15 @@ def nearest_rows(queries: torch.Tensor, bank: torch.Tensor, chunk_elements: int 
     return out
 
 
-def hole_cells(hole_px: torch.Tensor, shape: tuple, k: int):
-    """Pixel hole bool [H,W] -> (queries [Q,2], sources [S,2], valid source centres bool [h,w]) on an (h, w) map."""
+def hole_cells(hole_px: torch.Tensor, shape: tuple, k: int, blocked_px: torch.Tensor | None = None):
+    """Pixel hole bool [H,W] -> (queries [Q,2], sources [S,2], valid source centres bool [h,w]) on an (h, w) map.
+
+    blocked_px: optional bool [H,W] of pixels that are neither queries nor sources (holes outside
+    the window of a `nps_core.source_region` canvas)."""
     hole = feature_mask(hole_px[None, None].float(), shape)[0]
     query, source = patch_centres(hole, k)
+    if blocked_px is not None:
+        source = patch_centres(hole | feature_mask(blocked_px[None, None].float(), shape)[0], k)[1]
     valid = torch.zeros_like(hole)
     valid[source[:, 0], source[:, 1]] = True
     return query, source, valid

@@ -19,6 +19,7 @@ from .optimize import ScaleReport, optimize_scale
 from .options import check_inpaint_options
 from .pyramid import downsample_mask, level_sizes, resize_image
 from .rough_fill import FillBand, crop_for_window, prepare_rough_fill, start_level
+from .source_region import SourceRegion
 from .synthesis import Synthesiser, SynthesisSettings
 from .window import ContextWindow, crop_box, paste_window, plan_boxes
 
@@ -63,21 +64,25 @@ class InpaintResult:
         return "\n".join(lines)
 
 
-def synthesis_for_steps(steps: int, seed: int = 0) -> SynthesisSettings:
-    """SynthesisSettings from the one user-facing count (NPS Inpaint node, command line).
+def synthesis_for_steps(steps: int, seed: int = 0, source_scale: float = defaults.SOURCE_SCALE) -> SynthesisSettings:
+    """SynthesisSettings from the user-facing values (NPS Inpaint node, command line).
 
     steps: EM synthesis steps per pyramid level after the coarsest, which runs
     defaults.SYNTHESIS_FIRST_STEPS (its matches start from scratch); 0 = the paper's plain
     optimisation, `SynthesisSettings.plain()` (0..defaults.MAX_SYNTHESIS_STEPS). seed: the synthesis's random search
-    (0..2**63 - 1). Everything else is default. Bad values raise NPSOptionError.
+    (0..2**63 - 1). source_scale: the synthesis copies from the context window grown to this many
+    times its side (1..defaults.MAX_WINDOW_SCALE; `nps_core.source_region`). Everything else is
+    default. Bad values raise NPSOptionError.
     """
-    from .options import check_int
+    from .options import check_float, check_int
 
     steps = check_int(steps, "synthesis_steps", 0, defaults.MAX_SYNTHESIS_STEPS)
     seed = check_int(seed, "seed", 0, 2**63 - 1)
+    source_scale = check_float(source_scale, "source_scale", 1.0, defaults.MAX_WINDOW_SCALE)
     if steps == 0:
         return SynthesisSettings.plain(seed=seed)
-    return SynthesisSettings(steps=steps, first_steps=defaults.SYNTHESIS_FIRST_STEPS, seed=seed)
+    return SynthesisSettings(steps=steps, first_steps=defaults.SYNTHESIS_FIRST_STEPS, seed=seed,
+                             source_scale=source_scale)
 
 
 def content_fill(model, image: torch.Tensor, mask: torch.Tensor, views: int = defaults.CONTENT_VIEWS) -> torch.Tensor:
@@ -173,6 +178,7 @@ def fill_window(
     win_image, win_mask, content_net, texture, alpha, beta, iterations, callback=None,
     synthesis: SynthesisSettings | None = None, content_sigma: float = defaults.CONTENT_SIGMA,
     content: torch.Tensor | None = None, content_views: int = defaults.CONTENT_VIEWS,
+    source: SourceRegion | None = None,
 ):
     """Coarse-to-fine fill of square windows [B,3,S,S] / [B,1,S,S]; returns ([B,3,S,S], reports).
 
@@ -185,8 +191,9 @@ def fill_window(
     hole is the fill resized to it, and `content_net` is not used (may be None). A level no finer
     than the fill (capped at half the window) is the fill itself (a report with 0 iterations);
     every finer level matches on the fill's band (`FillBand.guide`) and holds it after synthesis
-    and after L-BFGS (`FillBand.hold`). content_views: `content_fill`'s views. Reports cover the
-    levels that ran.
+    and after L-BFGS (`FillBand.hold`). content_views: `content_fill`'s views. source: optional
+    SourceRegion around the windows (`nps_core.source_region`): the synthesis then copies from it
+    too (not used with `content`). Reports cover the levels that ran.
     """
     sizes = level_sizes(win_image.shape[-1])
     first, band = 0, None
@@ -222,7 +229,13 @@ def fill_window(
             if synthesiser is not None:
                 started = time.perf_counter()
                 guide = band.guide(image_l, mask_l, init) if band is not None else None
-                init = synthesiser.level(image_l, mask_l, init, finest=level == len(run) - 1, guide=guide)
+                finest = level == len(run) - 1
+                if source is not None and band is None:
+                    canvas = source.canvas(image_l, mask_l, init)
+                    init = canvas.window(synthesiser.level(canvas.image, canvas.fill, canvas.reference,
+                                                           finest=finest, blocked=canvas.blocked))
+                else:
+                    init = synthesiser.level(image_l, mask_l, init, finest=finest, guide=guide)
                 synth_seconds = time.perf_counter() - started
             if band is not None:
                 init = band.hold(init, mask_l)
@@ -329,12 +342,19 @@ def inpaint(
         S, top, left = window.size, window.tops[0], window.lefts[0]
         win_image = torch.cat([unit_float(crop_box(image[img_item(b)][None], top, left, S, S)) for b in items])
         win_mask = torch.cat([crop_box(hole[mask_item(b)][None], top, left, S, S) for b in items])
-        win_content = None
+        win_content, region = None, None
         if content is not None:
             win_content = crop_for_window(content, window, items).to(device)
+        elif synthesis.enabled and synthesis.source_scale > 1:
+            def crop(y, x, h, w, items=items):
+                return (torch.cat([unit_float(crop_box(image[img_item(b)][None], y, x, h, w)) for b in items]),
+                        torch.cat([crop_box(hole[mask_item(b)][None], y, x, h, w) for b in items]))
+
+            region = SourceRegion.around(crop, tuple(image.shape[-2:]), top, left, S, synthesis.source_scale)
         filled, reports = fill_window(
             win_image.to(device), win_mask.to(device, torch.float32), model, texture, alpha, beta, iterations,
             window_callback(callback, i, len(plans)), synthesis, content_sigma, win_content, content_views,
+            region,
         )
         filled = filled.to(out.device)
         for j, b in enumerate(items):

@@ -180,7 +180,7 @@ def vote_pixel_field(pixels, hole_px, offsets, radius, weights=None):
 
 
 def synthesise_pixels(image, hole_px, offsets, radius=3, steps=2, rounds=2, generator=None, dims=24,
-                      weighted=True, sharpness=1.0):
+                      weighted=True, sharpness=1.0, blocked_px=None):
     """EM on pixel patches for one image: (refine field -> vote) x steps.
 
     image [3,H,W] float 0..1 (current estimate, hole filled), hole_px bool [H,W], offsets long [N,2]
@@ -188,9 +188,10 @@ def synthesise_pixels(image, hole_px, offsets, radius=3, steps=2, rounds=2, gene
     ([3,H,W] new image, offsets [N,2]); known pixels unchanged; the image as it is when no
     (2 radius + 1)^2 patch of the image is wholly known (nothing to copy). weighted: each patch's vote counts
     exp(-sharpness x d / mean d) by its patch distance d, so poor matches blur the copy less (a
-    larger sharpness lets the best of the overlapping copies decide more of each pixel).
+    larger sharpness lets the best of the overlapping copies decide more of each pixel). blocked_px:
+    optional bool [H,W] of pixels that no copied patch may touch (they are not filled either).
     """
-    valid = source_centres(hole_px, radius)
+    valid = source_centres(hole_px if blocked_px is None else hole_px | blocked_px, radius)
     if not bool(valid.any()):
         return image.clone(), offsets
     pixels = image.permute(1, 2, 0).contiguous()

@@ -138,7 +138,9 @@ class SynthesisSettings:
     the neural field only starts the pixel stage (one match, no cell vote), as for every item whose
     hole is thin at that level (`hole_depth` <= thin_depth px; thin holes also get no query noise).
     match_border: each finer level starts from the coarser result made to meet its known pixels
-    (`nps_core.border_match`). seed: random search and noise.
+    (`nps_core.border_match`). source_scale: the synthesis copies from the window grown to this
+    many times its side, clipped to the image (`nps_core.source_region`; 1 = the window only, as
+    the paper). seed: random search and noise.
     `SynthesisSettings.plain()` is the paper's plain optimisation.
     """
 
@@ -165,6 +167,7 @@ class SynthesisSettings:
     thin_depth: int = defaults.THIN_HOLE_DEPTH
     match_border: bool = defaults.MATCH_BORDER
     query_noise: float = defaults.QUERY_NOISE
+    source_scale: float = defaults.SOURCE_SCALE
     seed: int = 0
 
     def __post_init__(self):
@@ -185,6 +188,13 @@ class SynthesisSettings:
                 value = float("nan")
             if not value >= 0 or value == float("inf"):
                 raise NPSInputError(f"synthesis {name} must be a finite number >= 0, got {getattr(self, name)}.")
+        try:
+            scale = float(self.source_scale)
+        except (TypeError, ValueError):
+            scale = float("nan")
+        if not 1.0 <= scale <= defaults.MAX_WINDOW_SCALE:
+            raise NPSInputError(f"synthesis source_scale must be a number from 1 (the context window only) to "
+                                f"{defaults.MAX_WINDOW_SCALE:g}, got {self.source_scale!r}.")
 
     @classmethod
     def plain(cls, seed: int = 0) -> "SynthesisSettings":
@@ -205,7 +215,8 @@ class SynthesisSettings:
             f"{self.pixel_sharpness:g}, {self.refine_sharpness:g} refining a rough fill)")
         return (f"synthesis: {self.first_steps}/{self.steps} EM steps (coarsest/others), {self.rounds} coherence "
                 f"rounds, bonus {self.bonus:g}, colour {self.colour_weight:g}, query noise {self.query_noise:g}, "
-                f"low band sigma {self.low_band_sigma:g} px{pixel}")
+                f"low band sigma {self.low_band_sigma:g} px{pixel}"
+                + (f", source {self.source_scale:g}x the window" if self.source_scale > 1 else ""))
 
 
 class Synthesiser:
@@ -228,11 +239,11 @@ class Synthesiser:
         self.levels_done = 0
         self.generator = torch.Generator(device=texture.device).manual_seed(int(self.settings.seed))
 
-    def _field(self, feat, image, hole_px, previous):
+    def _field(self, feat, image, hole_px, previous, blocked_px=None):
         t, cfg = self.texture, self.settings
         k = t.patch_size
         shape = tuple(feat.shape[-2:])
-        queries, source, valid = hole_cells(hole_px, shape, k)
+        queries, source, valid = hole_cells(hole_px, shape, k, blocked_px)
         if queries.shape[0] == 0 or source.shape[0] == 0:
             return None
         stride = t.extractor.strides[cfg.layer]
@@ -253,10 +264,11 @@ class Synthesiser:
         sources, sim = refine_field(desc, shape, queries, sources, valid, cfg.rounds, cfg.bonus,
                                     cfg.random_candidates, self.generator)
         field = MatchField(queries, sources, sim, shape, stride)
-        field.shift = refine_shifts(image, ~hole_px, field, k, min(cfg.pixel_search, stride // 2))
+        known_px = ~hole_px if blocked_px is None else ~(hole_px | blocked_px)
+        field.shift = refine_shifts(image, known_px, field, k, min(cfg.pixel_search, stride // 2))
         return field
 
-    def _pixel_level(self, x, hole_px, field, thin=False):
+    def _pixel_level(self, x, hole_px, field, thin=False, blocked_px=None):
         cfg = self.settings
         if field is None or not bool(hole_px.any()):
             return x
@@ -264,24 +276,27 @@ class Synthesiser:
         offsets = field_from_cells(queries, field.queries, field.pixel_shift(), field.stride, tuple(hole_px.shape))
         out, _ = synthesise_pixels(x, hole_px, offsets, cfg.pixel_radius, cfg.pixel_steps, cfg.pixel_rounds,
                                    self.generator, cfg.pixel_dims, cfg.pixel_weighted,
-                                   1.0 if thin else self.sharpness)
+                                   1.0 if thin else self.sharpness, blocked_px)
         return out
 
     @torch.no_grad()
     def level(self, image: torch.Tensor, mask: torch.Tensor, reference: torch.Tensor,
-              finest: bool = False, guide: torch.Tensor | None = None) -> torch.Tensor:
+              finest: bool = False, guide: torch.Tensor | None = None,
+              blocked: torch.Tensor | None = None) -> torch.Tensor:
         """Synthesise one level.
 
         image [B,3,H,W] 0..1 (its known pixels are used), mask [B,1,H,W] (1 = hole), reference
         [B,3,H,W]: the content fill (coarsest level) or the up-sampled coarser result; finest: this
         is the window's last level (the pixel stage runs there even if it is also the first); guide:
         optional [B,3,H,W] 0..1 that the first match sees instead of the noisy probe (refining a
-        rough fill: `nps_core.rough_fill.FillBand.guide`). Returns [B,3,H,W] float32 on image's
-        device: known pixels from image; hole = voted copy whose low band (low_band_sigma) is the
-        reference's. Returns the reference's hole when disabled.
+        rough fill: `nps_core.rough_fill.FillBand.guide`); blocked: optional bool [B,1,H,W] of pixels
+        that are neither filled nor copied (a `nps_core.source_region` canvas's other holes).
+        Returns [B,3,H,W] float32 on image's device: known pixels from image; hole = voted copy whose
+        low band (low_band_sigma) is the reference's. Returns the reference's hole when disabled.
         """
         t, cfg = self.texture, self.settings
         hole_px = (mask[:, 0] > 0.5).to(t.device)
+        blocked_px = None if blocked is None else blocked[:, 0].to(t.device)
         ref = torch.where(hole_px[:, None], reference.to(t.device), image.to(t.device)).float()
         steps = cfg.first_steps if self.levels_done == 0 else cfg.steps
         level_index = self.levels_done
@@ -306,7 +321,8 @@ class Synthesiser:
             fields, out = [], []
             for b in range(x.shape[0]):
                 previous = self.fields[b] if self.fields is not None else None
-                field = self._field(feat[b], colours[b], hole_px[b], previous)
+                field = self._field(feat[b], colours[b], hole_px[b], previous,
+                                    None if blocked_px is None else blocked_px[b])
                 fields.append(field)
                 if field is None or not cell_vote[b]:
                     out.append(x[b])
@@ -315,7 +331,9 @@ class Synthesiser:
             self.fields = fields
             x = torch.stack(out)
         if steps > 0 and pixel_level:
-            x = torch.stack([self._pixel_level(x[b], hole_px[b], self.fields[b], thin[b]) for b in range(x.shape[0])])
+            x = torch.stack([self._pixel_level(x[b], hole_px[b], self.fields[b], thin[b],
+                                               None if blocked_px is None else blocked_px[b])
+                             for b in range(x.shape[0])])
         if steps > 0 and cfg.low_band_sigma > 0:
             x = keep_low_band(x, ref, hole_px[:, None].float(), cfg.low_band_sigma)
         return x.to(image.device)

@@ -423,8 +423,9 @@ def test_cli_options_parse_and_are_in_the_help(capsys):
     assert "--synthesis-steps N" in text and "--plain" in text and "0 = off, the paper's plain optimisation" in text
 
 
-@pytest.mark.parametrize("flags, expect", [(["--plain"], "off"), (["--synthesis-steps", "1"], "1 EM")],
-                         ids=["plain", "steps-1"])
+@pytest.mark.parametrize("flags, expect", [(["--plain"], "off"), (["--synthesis-steps", "1"], "1 EM"),
+                                           (["--synthesis-steps", "1", "--source-scale", "3"], "1 EM")],
+                         ids=["plain", "steps-1", "source-scale"])
 def test_cli_passes_synthesis_through_and_reports_it(cli_files, flags, expect, capsys):
     from nps_core.cli import main
 
@@ -441,6 +442,7 @@ def test_cli_passes_synthesis_through_and_reports_it(cli_files, flags, expect, c
     else:
         assert "/1 EM steps" in data["synthesis"] and settings["steps"] == 1
         assert settings["first_steps"] == defaults.SYNTHESIS_FIRST_STEPS
+        assert settings["source_scale"] == (3.0 if "--source-scale" in flags else defaults.SOURCE_SCALE)
         assert all(level["synthesis_seconds"] > 0 for level in data["levels"])
 
 
@@ -449,6 +451,8 @@ def test_cli_rejects_a_negative_step_count(cli_files, capsys):
 
     code = main(["inpaint", str(cli_files / "in.png"), str(cli_files / "x.png"), "--synthesis-steps", "-1"])
     assert code == 2 and "steps" in capsys.readouterr().err
+    code = main(["inpaint", str(cli_files / "in.png"), str(cli_files / "x.png"), "--source-scale", "0.5"])
+    assert code == 2 and "--source-scale" in capsys.readouterr().err
 
 
 def test_levels_meet_the_border_a_thin_hole_is_interpolated_at_full_resolution(smooth_content_net):
