@@ -226,3 +226,21 @@ def test_resynthesizer_wrapper_keeps_known_pixels_and_fills_the_hole():
 def test_missing_gmic_is_reported(monkeypatch):
     monkeypatch.setattr(quality.shutil, "which", lambda name: None)
     assert "gmic" in quality.classic_available("gmic")
+
+
+def test_source_scale_cases_hide_small_holes_in_the_middle(monkeypatch):
+    import source_scale
+
+    rng = np.random.default_rng(0)
+    monkeypatch.setattr(eval_set, "cached_image",
+                        lambda src, size: rng.random((size, size, 3), dtype=np.float32))
+    cases = source_scale.evaluation_cases()
+    assert len(cases) == len(eval_set.LARGE_SOURCES)
+    big, small = eval_set.LARGE_SIZE, eval_set.MAIN_SIZE
+    lo, hi = (big - small) // 2, (big + small) // 2
+    for name, truth, mask, given in cases:
+        assert mask.shape == (big, big) and mask.any()
+        ys, xs = np.nonzero(mask)
+        assert ys.min() >= lo and ys.max() < hi and xs.min() >= lo and xs.max() < hi
+        assert np.array_equal(given[~mask], truth[~mask])
+        assert not np.allclose(given[mask], truth[mask])
