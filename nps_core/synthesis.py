@@ -39,6 +39,7 @@ from .match_field import (
     refine_field,
     upsample_field,
 )
+from .options import check_float
 from .pixel_synthesis import field_from_cells, synthesise_pixels
 
 
@@ -188,13 +189,8 @@ class SynthesisSettings:
                 value = float("nan")
             if not value >= 0 or value == float("inf"):
                 raise NPSInputError(f"synthesis {name} must be a finite number >= 0, got {getattr(self, name)}.")
-        try:
-            scale = float(self.source_scale)
-        except (TypeError, ValueError):
-            scale = float("nan")
-        if not 1.0 <= scale <= defaults.MAX_WINDOW_SCALE:
-            raise NPSInputError(f"synthesis source_scale must be a number from 1 (the context window only) to "
-                                f"{defaults.MAX_WINDOW_SCALE:g}, got {self.source_scale!r}.")
+        check_float(self.source_scale, "synthesis source_scale (1 = the context window only)", 1.0,
+                    defaults.MAX_WINDOW_SCALE)
 
     @classmethod
     def plain(cls, seed: int = 0) -> "SynthesisSettings":

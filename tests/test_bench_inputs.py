@@ -238,7 +238,7 @@ def test_source_scale_cases_hide_small_holes_in_the_middle(monkeypatch):
     assert len(cases) == len(eval_set.LARGE_SOURCES)
     big, small = eval_set.LARGE_SIZE, eval_set.MAIN_SIZE
     lo, hi = (big - small) // 2, (big + small) // 2
-    for name, truth, mask, given in cases:
+    for _name, truth, mask, given in cases:
         assert mask.shape == (big, big) and mask.any()
         ys, xs = np.nonzero(mask)
         assert ys.min() >= lo and ys.max() < hi and xs.min() >= lo and xs.max() < hi
