@@ -340,16 +340,16 @@ def inpaint(
     for i, (items, window) in enumerate(plans):
         run_started = time.perf_counter()
         S, top, left = window.size, window.tops[0], window.lefts[0]
-        win_image = torch.cat([unit_float(crop_box(image[img_item(b)][None], top, left, S, S)) for b in items])
-        win_mask = torch.cat([crop_box(hole[mask_item(b)][None], top, left, S, S) for b in items])
+
+        def crop(y, x, h, w, items=items):  # the run's items' images (float 0..1) and holes in one box
+            return (torch.cat([unit_float(crop_box(image[img_item(b)][None], y, x, h, w)) for b in items]),
+                    torch.cat([crop_box(hole[mask_item(b)][None], y, x, h, w) for b in items]))
+
+        win_image, win_mask = crop(top, left, S, S)
         win_content, region = None, None
         if content is not None:
             win_content = crop_for_window(content, window, items).to(device)
         elif synthesis.enabled and synthesis.source_scale > 1:
-            def crop(y, x, h, w, items=items):
-                return (torch.cat([unit_float(crop_box(image[img_item(b)][None], y, x, h, w)) for b in items]),
-                        torch.cat([crop_box(hole[mask_item(b)][None], y, x, h, w) for b in items]))
-
             region = SourceRegion.around(crop, tuple(image.shape[-2:]), top, left, S, synthesis.source_scale)
         filled, reports = fill_window(
             win_image.to(device), win_mask.to(device, torch.float32), model, texture, alpha, beta, iterations,

@@ -111,8 +111,7 @@ class SourceRegion:
         )
         for (rows, cols), (out_rows, out_cols) in strips:
             hw = (out_rows.stop - out_rows.start, out_cols.stop - out_cols.start)
-            if min(hw) <= 0 or rows.stop <= rows.start or cols.stop <= cols.start:
-                blocked[..., out_rows, out_cols] = True  # rounding left a strip without pixels
+            if min(hw) <= 0:  # no margin on that side, or one that rounds to nothing at this level
                 continue
             pixels, holes = self._strip(rows, cols, hw, dev)
             image_c[..., out_rows, out_cols] = pixels.to(image_c.dtype)
